@@ -1,0 +1,132 @@
+// Tape: reverse-mode automatic differentiation over row-major Eigen matrices.
+//
+// The tape is a flat vector of matrix-valued nodes in creation order (creation order is a
+// topological order), referred to by integer NodeId. Building an expression runs the forward rule
+// at once; backward() is one reverse loop calling each op's backward rule, and gradients accumulate
+// (+=). Node values and gradients live in one staggered arena that clear() keeps, so after a
+// warm-up step with the same shapes a training step performs no heap allocation.
+//
+// Parameters live outside the tape (ParameterStore): parameter() refers to a stored matrix without
+// copying it and accumulates its gradient into a caller-provided gradient buffer (nullptr: no
+// gradient, e.g. for rollout). Constants and stop_gradient() carry no gradient.
+//
+// Thread contract: a tape is used by one thread. Several tapes may read the same ParameterStore at
+// once, each accumulating into its own gradient buffer; reduce those buffers in a fixed order.
+//
+//   Tape<float> tape;
+//   NodeId h = tape.relu(tape.add_bias(tape.matmul(x, w), b));   // x: B x I, w: I x H, b: 1 x H
+//   tape.backward(tape.mean(tape.square(h)));
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "autodiff/matrix.hpp"
+#include "autodiff/parameters.hpp"
+
+namespace gfn {
+
+using NodeId = int;
+
+template <typename Scalar>
+class Tape {
+ public:
+  enum class Op : uint8_t {
+    Constant, Parameter, StopGradient,
+    MatMul, Add, Sub, Mul, Scale, AddBias,
+    Relu, LeakyRelu, Tanh, Exp, Log, Square, Huber,
+    Sum, Mean, RowSum, MaskedLogSoftmax, RowLogSumExp,
+    Pick, GatherRows, SegmentSum, SegmentCumSum, SliceCols, ConcatCols,
+  };
+
+  // Forgets all nodes but keeps their memory for the next step.
+  void clear();
+  int size() const { return count_; }
+
+  // Leaves.
+  NodeId constant(const Eigen::Ref<const Matrix<Scalar>>& value);  // copies value
+  NodeId constant(int rows, int cols, Scalar fill);                 // fill with mutable_value()
+  NodeId parameter(const ParameterStore<Scalar>& store, int id, FlatVector<Scalar>* gradient);
+  NodeId stop_gradient(NodeId a);  // same value, no gradient flows back
+
+  // Elementwise and linear algebra. Shapes: a, b of equal shape unless stated.
+  NodeId matmul(NodeId a, NodeId b);              // (B x K) * (K x N) -> B x N
+  NodeId add(NodeId a, NodeId b);
+  NodeId sub(NodeId a, NodeId b);
+  NodeId mul(NodeId a, NodeId b);                 // elementwise
+  NodeId scale(NodeId a, Scalar factor);
+  NodeId add_bias(NodeId a, NodeId bias);         // a: B x N, bias: 1 x N broadcast over rows
+  NodeId relu(NodeId a);
+  NodeId leaky_relu(NodeId a, Scalar slope = Scalar(0.01));
+  NodeId tanh(NodeId a);
+  NodeId exp(NodeId a);
+  NodeId log(NodeId a);
+  NodeId square(NodeId a);
+  NodeId huber(NodeId a, Scalar delta = Scalar(1));  // 0.5 a^2 if |a| <= delta, else delta (|a| - delta/2)
+
+  // Reductions.
+  NodeId sum(NodeId a);      // -> 1 x 1
+  NodeId mean(NodeId a);     // -> 1 x 1 (0 for an empty matrix)
+  NodeId row_sum(NodeId a);  // B x N -> B x 1
+
+  // Log-space ops. mask is a node of 0/1 values with a's shape; masked entries become -inf and get
+  // zero gradient. A row with every entry masked (or -inf) gives -inf and zero gradient, never NaN.
+  NodeId masked_log_softmax(NodeId a, NodeId mask);  // B x N -> B x N
+  NodeId row_logsumexp(NodeId a);                    // B x N -> B x 1
+
+  // Indexing. Index arrays are copied into the tape.
+  NodeId pick(NodeId a, const int* columns);         // B x N, one column per row -> B x 1
+  // rows_per_output = K: output row b is the sum of a's rows indices[b*K .. b*K+K) (K = 1: gather).
+  NodeId gather_rows(NodeId a, const int* indices, int n_outputs, int rows_per_output = 1);  // -> n_outputs x N
+  // offsets[0..n_segments]: segment s is rows [offsets[s], offsets[s+1]) of a.
+  NodeId segment_sum(NodeId a, const int* offsets, int n_segments);     // -> n_segments x N
+  NodeId segment_cumsum(NodeId a, const int* offsets, int n_segments);  // inclusive, per segment, same shape
+  NodeId slice_cols(NodeId a, int start, int count);                    // B x N -> B x count
+  NodeId concat_cols(NodeId a, NodeId b);                               // B x N, B x M -> B x (N+M)
+
+  // Accumulates d(root)/d(node) into every node and parameter gradient buffer; the root's gradient is
+  // seeded with ones (a 1 x 1 loss: d loss / d loss = 1).
+  void backward(NodeId root);
+
+  ConstMatrixMap<Scalar> value(NodeId id) const;
+  MatrixMap<Scalar> mutable_value(NodeId id);  // only for constant nodes, to fill them in place
+  ConstMatrixMap<Scalar> gradient(NodeId id) const;  // valid after backward()
+  Scalar scalar(NodeId id) const { return value(id)(0, 0); }
+
+  // Memory in use, for allocation tests: values + gradients + index pool, in elements.
+  int64_t arena_capacity() const { return int64_t(arena_.capacity()); }
+  int64_t node_capacity() const { return int64_t(nodes_.capacity()); }
+
+ private:
+  struct Node {
+    Op op = Op::Constant;
+    NodeId a = -1, b = -1;
+    int rows = 0, cols = 0;
+    bool needs_gradient = false;
+    int64_t offset = 0;                  // value (and gradient) position in arena_/gradients_
+    const Scalar* external_value = nullptr;  // parameters
+    Scalar* external_gradient = nullptr;     // parameters (nullptr: no gradient)
+    Scalar attribute = 0;                // scale factor, slope, delta
+    int int_attribute = 0;               // slice start, rows per output, segments
+    int64_t indices_offset = 0;          // into indices_
+    int n_indices = 0;
+  };
+
+  NodeId new_node(Op op, int rows, int cols, NodeId a = -1, NodeId b = -1);
+  MatrixMap<Scalar> out(NodeId id);      // internal node's value, writable
+  MatrixMap<Scalar> grad_of(NodeId id);  // node's gradient (arena or parameter buffer)
+  const int* indices(const Node& node) const { return indices_.data() + node.indices_offset; }
+  int64_t store_indices(const int* values, int count);
+  void backward_node(NodeId id);
+
+  std::vector<Node> nodes_;
+  int count_ = 0;
+  FlatVector<Scalar> arena_;      // node values
+  FlatVector<Scalar> gradients_;  // node gradients, same layout as arena_
+  int64_t arena_end_ = 0;
+  std::vector<int> indices_;
+  int64_t indices_end_ = 0;
+};
+
+}  // namespace gfn

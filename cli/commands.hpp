@@ -1,0 +1,11 @@
+// The subcommands of `gfn`: each file in cli/ registers one of them on the top-level CLI::App.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace gfn::cli {
+
+void add_demo_command(CLI::App& app);
+void add_info_command(CLI::App& app);
+
+}  // namespace gfn::cli

@@ -1,0 +1,23 @@
+// Entry point of the `gfn` command: parses the command line and dispatches to a subcommand.
+// Errors from bad input are reported as one line on stderr with a non-zero exit.
+#include <cstdio>
+#include <exception>
+
+#include "cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"gflownet.cpp: Generative Flow Networks on the CPU", "gfn"};
+  app.set_version_flag("--version", std::string("gfn ") + GFN_VERSION);
+  app.require_subcommand(1);
+  gfn::cli::add_demo_command(app);
+  gfn::cli::add_info_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "gfn: error: %s\n", error.what());
+    return 1;
+  }
+  return 0;
+}

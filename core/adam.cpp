@@ -1,0 +1,90 @@
+// Adam/AdamW and the flat-buffer helpers (clipping, Polyak averaging, copy).
+#include "core/adam.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace gfn {
+
+template <typename Scalar>
+Adam<Scalar>::Adam(const ParameterStore<Scalar>& store, std::vector<AdamGroup> groups, AdamSettings settings)
+    : groups_(std::move(groups)),
+      settings_(settings),
+      first_moment_(store.flat_size(), Scalar(0)),
+      second_moment_(store.flat_size(), Scalar(0)) {
+  for (int id = 0; id < store.size(); ++id)
+    if (store.entry(id).group < 0 || store.entry(id).group >= int(groups_.size()))
+      throw std::invalid_argument("Adam: parameter '" + store.entry(id).name + "' has no optimiser group");
+}
+
+template <typename Scalar>
+void Adam<Scalar>::step(ParameterStore<Scalar>& store, const FlatVector<Scalar>& gradient) {
+  if (int64_t(gradient.size()) != store.flat_size() || int64_t(first_moment_.size()) != store.flat_size())
+    throw std::invalid_argument("Adam::step: gradient and optimiser state must match the store");
+  ++steps_;
+  const double beta1 = settings_.beta1, beta2 = settings_.beta2;
+  const double bias_correction1 = 1 - std::pow(beta1, double(steps_));
+  const double bias_correction2 = 1 - std::pow(beta2, double(steps_));
+  Scalar* values = store.values().data();
+  const Scalar* g = gradient.data();
+  Scalar* m = first_moment_.data();
+  Scalar* v = second_moment_.data();
+  for (int id = 0; id < store.size(); ++id) {
+    const auto& entry = store.entry(id);
+    const AdamGroup& group = groups_[entry.group];
+    const Scalar step_size = Scalar(group.learning_rate / bias_correction1);
+    const Scalar inverse_sqrt_correction2 = Scalar(1 / std::sqrt(bias_correction2));
+    const Scalar decay = Scalar(1 - group.learning_rate * group.weight_decay);
+    const Scalar b1 = Scalar(beta1), b2 = Scalar(beta2), epsilon = Scalar(settings_.epsilon);
+    const int64_t end = entry.offset + int64_t(entry.rows) * entry.cols;
+    for (int64_t i = entry.offset; i < end; ++i) {
+      values[i] *= decay;
+      m[i] = b1 * m[i] + (1 - b1) * g[i];
+      v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+      values[i] -= step_size * m[i] / (std::sqrt(v[i]) * inverse_sqrt_correction2 + epsilon);
+    }
+  }
+}
+
+template <typename Scalar>
+void Adam<Scalar>::decay_learning_rates(double factor) {
+  for (AdamGroup& group : groups_) group.learning_rate *= factor;
+}
+
+template <typename Scalar>
+double clip_gradient_norm(FlatVector<Scalar>& gradient, double max_norm) {
+  double squares = 0;
+  for (Scalar g : gradient) squares += double(g) * double(g);
+  const double norm = std::sqrt(squares);
+  if (norm > max_norm && norm > 0) {
+    const Scalar factor = Scalar(max_norm / norm);
+    for (Scalar& g : gradient) g *= factor;
+  }
+  return norm;
+}
+
+template <typename Scalar>
+void polyak_update(ParameterStore<Scalar>& target, const ParameterStore<Scalar>& source, double tau) {
+  if (target.flat_size() != source.flat_size()) throw std::invalid_argument("polyak_update: layouts differ");
+  Scalar* t = target.values().data();
+  const Scalar* s = source.values().data();
+  const Scalar keep = Scalar(1 - tau), take = Scalar(tau);
+  for (int64_t i = 0; i < target.flat_size(); ++i) t[i] = keep * t[i] + take * s[i];
+}
+
+template <typename Scalar>
+void copy_parameters(ParameterStore<Scalar>& target, const ParameterStore<Scalar>& source) {
+  if (target.flat_size() != source.flat_size()) throw std::invalid_argument("copy_parameters: layouts differ");
+  target.values() = source.values();
+}
+
+template class Adam<float>;
+template class Adam<double>;
+template double clip_gradient_norm(FlatVector<float>&, double);
+template double clip_gradient_norm(FlatVector<double>&, double);
+template void polyak_update(ParameterStore<float>&, const ParameterStore<float>&, double);
+template void polyak_update(ParameterStore<double>&, const ParameterStore<double>&, double);
+template void copy_parameters(ParameterStore<float>&, const ParameterStore<float>&);
+template void copy_parameters(ParameterStore<double>&, const ParameterStore<double>&);
+
+}  // namespace gfn

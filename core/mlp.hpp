@@ -1,0 +1,65 @@
+// Mlp: a multilayer perceptron built on the tape, with several output heads on one shared trunk.
+//
+// Layers are x * W + b with W: In x Out (row-major, see autodiff/matrix.hpp). Initialisation follows
+// PyTorch's default: W and b drawn from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), in the order layer by
+// layer, W then b, row by row, from the caller's seeded Rng; a head may start at zero instead.
+// The input is either a dense B x I node or a K-sparse encoding (K active positions per row), for
+// which the first layer is an embedding sum (gather rows of W) instead of a dense GEMM.
+//
+//   Mlp<float> net(store, "pf", {.input_width = 32, .hidden = {256, 256}, .heads = {5}}, rng);
+//   net.forward_sparse(tape, store, &gradient, active, B, K, &logits);   // logits: B x 5
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "autodiff/tape.hpp"
+#include "core/random.hpp"
+
+namespace gfn {
+
+enum class Activation { Relu, LeakyRelu, Tanh };
+
+struct MlpShape {
+  int input_width = 0;            // I
+  std::vector<int> hidden;        // H per hidden layer (may be empty: heads are linear in the input)
+  std::vector<int> heads;         // output width of each head
+  std::vector<bool> zero_heads;   // per head: start at zero (missing entries: false)
+  Activation activation = Activation::Relu;
+};
+
+template <typename Scalar>
+class Mlp {
+ public:
+  Mlp() = default;
+  // Registers the parameters in `store` under names prefixed with `name` and initialises them.
+  Mlp(ParameterStore<Scalar>& store, const std::string& name, const MlpShape& shape, Rng& rng);
+
+  // input: B x I. Writes one node per head into heads[0 .. n_heads()).
+  void forward(Tape<Scalar>& tape, const ParameterStore<Scalar>& store, FlatVector<Scalar>* gradient,
+               NodeId input, NodeId* heads) const;
+  // active: B*K input positions (row b uses active[b*K .. b*K+K)), each with value 1.
+  void forward_sparse(Tape<Scalar>& tape, const ParameterStore<Scalar>& store, FlatVector<Scalar>* gradient,
+                      const int* active, int batch, int active_per_row, NodeId* heads) const;
+
+  int n_heads() const { return int(head_layers_.size()); }
+  const MlpShape& shape() const { return shape_; }
+  // FLOPs of one forward pass per batch row with a dense input (for throughput reports).
+  double forward_flops_per_row() const;
+
+ private:
+  struct Layer {
+    int weight = -1;  // parameter id, In x Out
+    int bias = -1;    // parameter id, 1 x Out
+  };
+  NodeId activate(Tape<Scalar>& tape, NodeId x) const;
+  void forward_from_first_layer(Tape<Scalar>& tape, const ParameterStore<Scalar>& store,
+                                FlatVector<Scalar>* gradient, NodeId first_pre_activation,
+                                NodeId* heads) const;
+
+  MlpShape shape_;
+  std::vector<Layer> trunk_layers_;
+  std::vector<Layer> head_layers_;
+};
+
+}  // namespace gfn
