@@ -300,8 +300,8 @@ NodeId Tape<Scalar>::pick(NodeId a, const int* columns) {
   auto y = out(id);
   const int* picked = indices(nodes_[id]);
   for (int r = 0; r < y.rows(); ++r) {
-    assert(picked[r] >= 0 && picked[r] < x.cols());
-    y(r, 0) = x(r, picked[r]);
+    assert(picked[r] >= -1 && picked[r] < x.cols());
+    y(r, 0) = picked[r] >= 0 ? x(r, picked[r]) : Scalar(0);
   }
   return id;
 }
@@ -361,6 +361,29 @@ NodeId Tape<Scalar>::segment_cumsum(NodeId a, const int* offsets, int n_segments
 }
 
 template <typename Scalar>
+NodeId Tape<Scalar>::segment_logsumexp(NodeId a, const int* offsets, int n_segments) {
+  const NodeId id = new_node(Op::SegmentLogSumExp, n_segments, nodes_[a].cols, a);
+  nodes_[id].indices_offset = store_indices(offsets, n_segments + 1);
+  nodes_[id].n_indices = n_segments + 1;
+  auto x = value(a);
+  auto y = out(id);
+  const int* bounds = indices(nodes_[id]);
+  for (int s = 0; s < n_segments; ++s)
+    for (int c = 0; c < x.cols(); ++c) {
+      Scalar segment_max = minus_infinity<Scalar>();
+      for (int r = bounds[s]; r < bounds[s + 1]; ++r) segment_max = std::max(segment_max, x(r, c));
+      if (segment_max == minus_infinity<Scalar>()) {
+        y(s, c) = minus_infinity<Scalar>();
+        continue;
+      }
+      Scalar total = 0;
+      for (int r = bounds[s]; r < bounds[s + 1]; ++r) total += std::exp(x(r, c) - segment_max);
+      y(s, c) = segment_max + std::log(total);
+    }
+  return id;
+}
+
+template <typename Scalar>
 NodeId Tape<Scalar>::slice_cols(NodeId a, int start, int count) {
   assert(start >= 0 && start + count <= nodes_[a].cols);
   const NodeId id = new_node(Op::SliceCols, nodes_[a].rows, count, a);
@@ -377,6 +400,17 @@ NodeId Tape<Scalar>::concat_cols(NodeId a, NodeId b) {
   auto y = out(id);
   y.leftCols(left) = value(a);
   y.rightCols(nodes_[b].cols) = value(b);
+  return id;
+}
+
+template <typename Scalar>
+NodeId Tape<Scalar>::concat_rows(NodeId a, NodeId b) {
+  assert(nodes_[a].cols == nodes_[b].cols);
+  const int top = nodes_[a].rows;
+  const NodeId id = new_node(Op::ConcatRows, top + nodes_[b].rows, nodes_[a].cols, a, b);
+  auto y = out(id);
+  y.topRows(top) = value(a);
+  y.bottomRows(nodes_[b].rows) = value(b);
   return id;
 }
 
@@ -490,7 +524,8 @@ void Tape<Scalar>::backward_node(NodeId id) {
     case Op::Pick: {  // y_r = a(r, column_r)
       auto da = grad_of(a);
       const int* picked = indices(node);
-      for (int r = 0; r < node.rows; ++r) da(r, picked[r]) += g(r, 0);
+      for (int r = 0; r < node.rows; ++r)
+        if (picked[r] >= 0) da(r, picked[r]) += g(r, 0);
       break;
     }
     case Op::GatherRows: {  // y_r = sum_k a(index[r K + k])
@@ -522,12 +557,27 @@ void Tape<Scalar>::backward_node(NodeId id) {
         }
       break;
     }
+    case Op::SegmentLogSumExp: {  // y_s = log sum over rows r of segment s of exp(a_r)
+      auto x = value(a);
+      auto da = grad_of(a);
+      const int* bounds = indices(node);
+      for (int s = 0; s < node.rows; ++s)
+        for (int c = 0; c < node.cols; ++c) {
+          if (y(s, c) == minus_infinity<Scalar>()) continue;
+          for (int r = bounds[s]; r < bounds[s + 1]; ++r) da(r, c) += g(s, c) * std::exp(x(r, c) - y(s, c));
+        }
+      break;
+    }
     case Op::SliceCols:  // y = a[:, start : start + count]
       grad_of(a).middleCols(node.int_attribute, node.cols) += g;
       break;
     case Op::ConcatCols:  // y = [a b]
       if (grad_a) grad_of(a) += g.leftCols(nodes_[a].cols);
       if (grad_b) grad_of(b) += g.rightCols(nodes_[b].cols);
+      break;
+    case Op::ConcatRows:  // y = [a; b]
+      if (grad_a) grad_of(a) += g.topRows(nodes_[a].rows);
+      if (grad_b) grad_of(b) += g.bottomRows(nodes_[b].rows);
       break;
   }
 }

@@ -37,7 +37,7 @@ class Tape {
     MatMul, Add, Sub, Mul, Scale, AddBias,
     Relu, LeakyRelu, Tanh, Exp, Log, Square, Huber,
     Sum, Mean, RowSum, MaskedLogSoftmax, RowLogSumExp,
-    Pick, GatherRows, SegmentSum, SegmentCumSum, SliceCols, ConcatCols,
+    Pick, GatherRows, SegmentSum, SegmentCumSum, SegmentLogSumExp, SliceCols, ConcatCols, ConcatRows,
   };
 
   // Forgets all nodes but keeps their memory for the next step.
@@ -76,14 +76,18 @@ class Tape {
   NodeId row_logsumexp(NodeId a);                    // B x N -> B x 1
 
   // Indexing. Index arrays are copied into the tape.
-  NodeId pick(NodeId a, const int* columns);         // B x N, one column per row -> B x 1
+  // B x N, one column per row -> B x 1; column -1 gives 0 with no gradient (a row without a choice).
+  NodeId pick(NodeId a, const int* columns);
   // rows_per_output = K: output row b is the sum of a's rows indices[b*K .. b*K+K) (K = 1: gather).
   NodeId gather_rows(NodeId a, const int* indices, int n_outputs, int rows_per_output = 1);  // -> n_outputs x N
   // offsets[0..n_segments]: segment s is rows [offsets[s], offsets[s+1]) of a.
   NodeId segment_sum(NodeId a, const int* offsets, int n_segments);     // -> n_segments x N
   NodeId segment_cumsum(NodeId a, const int* offsets, int n_segments);  // inclusive, per segment, same shape
+  // Per segment and column, log sum exp over the segment's rows; an empty or all -inf segment gives -inf.
+  NodeId segment_logsumexp(NodeId a, const int* offsets, int n_segments);  // -> n_segments x N
   NodeId slice_cols(NodeId a, int start, int count);                    // B x N -> B x count
   NodeId concat_cols(NodeId a, NodeId b);                               // B x N, B x M -> B x (N+M)
+  NodeId concat_rows(NodeId a, NodeId b);                               // B x N, C x N -> (B+C) x N
 
   // Accumulates d(root)/d(node) into every node and parameter gradient buffer; the root's gradient is
   // seeded with ones (a 1 x 1 loss: d loss / d loss = 1).

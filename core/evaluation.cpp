@@ -1,0 +1,111 @@
+// Exact and empirical evaluation (see evaluation.hpp).
+#include "core/evaluation.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace gfn {
+
+std::vector<double> terminating_distribution(const Model<float>& model, const Enumeration& all) {
+  const Environment& env = model.env();
+  const int64_t n = all.n_states();
+  const int n_actions = env.n_actions();
+  const int state_width = env.state_width();
+  const StateMatrix& states = all.states();
+
+  // log P_F of every state, in chunks of rows evaluated in parallel.
+  std::vector<float> logp(size_t(n) * n_actions);
+  constexpr int64_t chunk = 1024;
+  const int64_t n_chunks = (n + chunk - 1) / chunk;
+#pragma omp parallel
+  {
+    Tape<float> tape;
+    ModelScratch scratch;
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t c = 0; c < n_chunks; ++c) {
+      const int64_t first = c * chunk;
+      const int rows = int(std::min(chunk, n - first));
+      tape.clear();
+      const ModelOutputs outputs = model.evaluate(tape, nullptr, states.row(first).data(), rows, scratch, false);
+      const auto values = tape.value(outputs.forward_logprobs);
+      std::copy(values.data(), values.data() + int64_t(rows) * n_actions, logp.begin() + first * n_actions);
+    }
+  }
+
+  std::vector<double> reach(n, 0.0), terminating(n, 0.0);
+  std::vector<int32_t> child(state_width);
+  const int exit_action = env.exit_action();
+  env.initial_state(child.data());
+  reach[env.state_index(child.data())] = 1;
+  for (int64_t index : all.topological_order()) {
+    const double u = reach[index];
+    if (u == 0) continue;
+    const int32_t* state = states.row(index).data();
+    const float* row = logp.data() + index * n_actions;
+    if (env.is_final(state)) {
+      terminating[index] += u;
+      continue;
+    }
+    for (int a = 0; a < n_actions; ++a) {
+      if (row[a] == -std::numeric_limits<float>::infinity()) continue;
+      const double probability = u * std::exp(double(row[a]));
+      if (a == exit_action) {
+        terminating[index] += probability;
+        continue;
+      }
+      std::copy(state, state + state_width, child.begin());
+      env.step(child.data(), a);
+      reach[env.state_index(child.data())] += probability;
+    }
+  }
+  return terminating;
+}
+
+ExactMetrics compare_distributions(const std::vector<double>& sampler, const std::vector<double>& target) {
+  if (sampler.size() != target.size()) throw std::invalid_argument("compare_distributions: sizes differ");
+  ExactMetrics metrics;
+  auto kl_term = [](double p, double q) { return p > 0 ? p * std::log(p / q) : 0.0; };
+  for (size_t i = 0; i < target.size(); ++i) {
+    const double p = target[i], q = sampler[i], m = 0.5 * (p + q);
+    metrics.l1 += std::abs(q - p);
+    metrics.jsd += 0.5 * kl_term(p, m) + 0.5 * kl_term(q, m);
+    metrics.kl += p > 0 ? (q > 0 ? kl_term(p, q) : std::numeric_limits<double>::infinity()) : 0.0;
+  }
+  return metrics;
+}
+
+TerminalWindow::TerminalWindow(int64_t n_states, int64_t window) : ring_(window), counts_(n_states, 0) {
+  if (window < 1) throw std::invalid_argument("TerminalWindow: window must be positive");
+}
+
+void TerminalWindow::add(int64_t state_index) {
+  if (filled_ == int64_t(ring_.size()))
+    --counts_[ring_[next_]];
+  else
+    ++filled_;
+  ring_[next_] = state_index;
+  ++counts_[state_index];
+  next_ = (next_ + 1) % int64_t(ring_.size());
+}
+
+void TerminalWindow::add_batch(const Environment& env, const TrajectoryBatch& batch) {
+  for (int b = 0; b < batch.n_trajectories(); ++b) add(env.state_index(batch.terminal_state(b)));
+}
+
+double TerminalWindow::l1_sum(const std::vector<double>& target) const {
+  double l1 = 0;
+  const double total = double(std::max<int64_t>(filled_, 1));
+  for (size_t i = 0; i < target.size(); ++i) l1 += std::abs(double(counts_[i]) / total - target[i]);
+  return l1;
+}
+
+void ModeTracker::add_batch(const Environment& env, const TrajectoryBatch& batch) {
+  for (int b = 0; b < batch.n_trajectories(); ++b) {
+    const int64_t mode = env.mode_of(batch.terminal_state(b));
+    if (mode >= 0) found_.insert(mode);
+  }
+}
+
+}  // namespace gfn

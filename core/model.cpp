@@ -1,0 +1,157 @@
+// Model implementation: builds the estimator networks and evaluates them on a batch of states.
+#include "core/model.hpp"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace gfn {
+
+template <typename Scalar>
+Model<Scalar>::Model(const Environment& env, const ModelConfig& config, uint64_t seed)
+    : env_(env), config_(config) {
+  encoding_ = config.tabular ? Encoding::OneHotState : env.default_encoding();
+  if (config.tabular && env.n_states() < 0)
+    throw std::invalid_argument("a tabular policy needs an enumerable environment");
+  const int input_width = env.encoding_width(encoding_);
+  MlpShape shape;
+  shape.input_width = input_width;
+  shape.hidden = config.tabular ? std::vector<int>{} : config.hidden;
+  shape.activation = config.activation;
+  Rng rng(seed);
+
+  // (width, zero-initialised) of each output head, in the order forward, backward, flow.
+  struct HeadSpec {
+    const char* name;
+    int* network;
+    int* head;
+    int width;
+    bool zero;
+  };
+  std::vector<HeadSpec> specs;
+  specs.push_back({"forward", &network_of_.forward, &head_of_.forward, env.n_actions(), config.tabular});
+  if (config.backward == BackwardPolicy::Learned)
+    specs.push_back({"backward", &network_of_.backward, &head_of_.backward, env.n_backward_actions(), true});
+  if (config.state_flow) specs.push_back({"flow", &network_of_.flow, &head_of_.flow, 1, config.tabular});
+
+  if (config.tied) {
+    for (size_t i = 0; i < specs.size(); ++i) {
+      shape.heads.push_back(specs[i].width);
+      shape.zero_heads.push_back(specs[i].zero);
+      *specs[i].network = 0;
+      *specs[i].head = int(i);
+    }
+    networks_.emplace_back(store_, "tied", shape, rng);
+  } else {
+    for (size_t i = 0; i < specs.size(); ++i) {
+      shape.heads = {specs[i].width};
+      shape.zero_heads = {specs[i].zero};
+      *specs[i].network = int(networks_.size());
+      *specs[i].head = 0;
+      networks_.emplace_back(store_, specs[i].name, shape, rng);
+    }
+  }
+  if (config.log_z) log_z_ = store_.add("log_z", 1, 1, /*group=*/1);
+}
+
+template <typename Scalar>
+void Model<Scalar>::add_mask_node(Tape<Scalar>& tape, const int32_t* states, int n_states, bool backward,
+                                  ModelScratch& scratch, NodeId* node) const {
+  const int width = backward ? env_.n_backward_actions() : env_.n_actions();
+  const int state_width = env_.state_width();
+  *node = tape.constant(n_states, width, Scalar(0));
+  auto mask = tape.mutable_value(*node);
+  scratch.mask.resize(width);
+  for (int r = 0; r < n_states; ++r) {
+    const int32_t* state = states + int64_t(r) * state_width;
+    if (backward)
+      env_.backward_mask(state, scratch.mask.data());
+    else
+      env_.forward_mask(state, scratch.mask.data());
+    for (int c = 0; c < width; ++c) mask(r, c) = Scalar(scratch.mask[c]);
+  }
+}
+
+template <typename Scalar>
+ModelOutputs Model<Scalar>::evaluate(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const int32_t* states,
+                                     int n_states, ModelScratch& scratch, bool with_backward) const {
+  const int state_width = env_.state_width();
+  const int active_per_row = env_.encoding_active(encoding_);
+  scratch.active.resize(size_t(n_states) * active_per_row);
+  for (int r = 0; r < n_states; ++r)
+    env_.encode_active(states + int64_t(r) * state_width, encoding_,
+                       scratch.active.data() + int64_t(r) * active_per_row);
+
+  NodeId heads[3][3];
+  for (size_t i = 0; i < networks_.size(); ++i) {
+    if (!with_backward && int(i) == network_of_.backward && !config_.tied) continue;
+    if (!with_backward && int(i) == network_of_.flow && !config_.tied) continue;
+    networks_[i].forward_sparse(tape, store_, gradient, scratch.active.data(), n_states, active_per_row, heads[i]);
+  }
+
+  ModelOutputs outputs;
+  outputs.forward_logits = heads[network_of_.forward][head_of_.forward];
+  NodeId forward_mask;
+  add_mask_node(tape, states, n_states, /*backward=*/false, scratch, &forward_mask);
+  outputs.forward_logprobs = tape.masked_log_softmax(outputs.forward_logits, forward_mask);
+  if (!with_backward) return outputs;
+
+  if (config_.state_flow) outputs.log_flow = heads[network_of_.flow][head_of_.flow];
+  if (config_.backward == BackwardPolicy::Learned) {
+    NodeId backward_mask;
+    add_mask_node(tape, states, n_states, /*backward=*/true, scratch, &backward_mask);
+    outputs.backward_logprobs = tape.masked_log_softmax(heads[network_of_.backward][head_of_.backward], backward_mask);
+    return outputs;
+  }
+  // Fixed backward policies are constants computed from the environment.
+  const int width = env_.n_backward_actions();
+  const Scalar minus_infinity = -std::numeric_limits<Scalar>::infinity();
+  outputs.backward_logprobs = tape.constant(n_states, width, minus_infinity);
+  auto logprobs = tape.mutable_value(outputs.backward_logprobs);
+  scratch.mask.resize(width);
+  scratch.backward_logprobs.resize(width);
+  for (int r = 0; r < n_states; ++r) {
+    const int32_t* state = states + int64_t(r) * state_width;
+    if (env_.is_initial(state)) continue;
+    if (config_.backward == BackwardPolicy::MaxEnt) {
+      env_.maxent_backward_logprobs(state, scratch.backward_logprobs.data());
+      for (int c = 0; c < width; ++c) logprobs(r, c) = Scalar(scratch.backward_logprobs[c]);
+    } else {
+      env_.backward_mask(state, scratch.mask.data());
+      int n_parents = 0;
+      for (int c = 0; c < width; ++c) n_parents += scratch.mask[c];
+      const Scalar uniform = -std::log(Scalar(n_parents));
+      for (int c = 0; c < width; ++c)
+        if (scratch.mask[c]) logprobs(r, c) = uniform;
+    }
+  }
+  return outputs;
+}
+
+template <typename Scalar>
+NodeId Model<Scalar>::log_z(Tape<Scalar>& tape, FlatVector<Scalar>* gradient) const {
+  if (log_z_ < 0) throw std::logic_error("Model::log_z: this model has no log Z");
+  return tape.parameter(store_, log_z_, gradient);
+}
+
+template <typename Scalar>
+Scalar Model<Scalar>::log_z_value() const {
+  return log_z_ >= 0 ? store_.value(log_z_)(0, 0) : std::numeric_limits<Scalar>::quiet_NaN();
+}
+
+template <typename Scalar>
+double Model<Scalar>::flops_per_state() const {
+  double flops = 0;
+  for (const auto& network : networks_) {
+    // The first layer is an embedding sum (K rows added), not a GEMM.
+    const MlpShape& shape = network.shape();
+    if (shape.hidden.empty()) continue;  // tabular: lookups only
+    flops += network.forward_flops_per_row() - 2.0 * shape.input_width * shape.hidden[0];
+  }
+  return flops;
+}
+
+template class Model<float>;
+template class Model<double>;
+
+}  // namespace gfn

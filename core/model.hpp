@@ -1,0 +1,91 @@
+// Model: the GFlowNet estimators of one run, all in one ParameterStore.
+//
+//   P_F  logits over the A forward actions          (MLP or tabular)
+//   P_B  logits over the A_b backward actions       (learned only; fixed policies are computed)
+//   log F(s)                                         (when the objective needs state flows)
+//   log Z, a scalar in optimiser group 1             (when the objective needs it)
+//
+// An MLP reads the environment's sparse encoding (first layer = embedding sum). "Tied" puts every
+// head on one trunk. Tabular = zero-initialised tables indexed by state (a linear layer without a
+// trunk on the one-hot state encoding, started at zero). A learned P_B head starts at zero, so P_B
+// starts uniform.
+//
+// Thread contract: evaluate() only reads the parameters; run it from many threads with a tape and a
+// gradient buffer per thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/mlp.hpp"
+#include "envs/environment.hpp"
+
+namespace gfn {
+
+enum class BackwardPolicy { Uniform, MaxEnt, Learned };
+
+struct ModelConfig {
+  bool tabular = false;
+  std::vector<int> hidden = {256, 256};
+  Activation activation = Activation::Relu;
+  bool tied = false;
+  BackwardPolicy backward = BackwardPolicy::Uniform;
+  bool state_flow = false;  // a log F(s) estimator
+  bool log_z = false;       // a scalar log Z
+};
+
+// What evaluate() puts on the tape for N states (-1 where the model has no such output).
+struct ModelOutputs {
+  NodeId forward_logits = -1;    // N x A, raw (FM reads them as log edge flows)
+  NodeId forward_logprobs = -1;  // N x A, masked log-softmax (-inf on invalid actions)
+  NodeId backward_logprobs = -1; // N x A_b, -inf on invalid; a constant unless P_B is learned
+  NodeId log_flow = -1;          // N x 1
+};
+
+// Reusable buffers of one evaluating thread (no allocation after warm-up).
+struct ModelScratch {
+  std::vector<int> active;                 // N*K encoding positions
+  std::vector<uint8_t> mask;               // one state's mask
+  std::vector<double> backward_logprobs;   // one state's fixed P_B
+};
+
+template <typename Scalar>
+class Model {
+ public:
+  Model(const Environment& env, const ModelConfig& config, uint64_t seed);
+
+  const Environment& env() const { return env_; }
+  const ModelConfig& config() const { return config_; }
+  ParameterStore<Scalar>& store() { return store_; }
+  const ParameterStore<Scalar>& store() const { return store_; }
+  Encoding encoding() const { return encoding_; }
+  bool has_log_z() const { return log_z_ >= 0; }
+
+  // states: N x S (row-major, N rows from `states`). gradient: nullptr for no gradient. With
+  // `with_backward` false the P_B output is skipped (rollout needs only P_F).
+  ModelOutputs evaluate(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const int32_t* states, int n_states,
+                        ModelScratch& scratch, bool with_backward = true) const;
+  NodeId log_z(Tape<Scalar>& tape, FlatVector<Scalar>* gradient) const;  // 1 x 1
+  Scalar log_z_value() const;
+
+  // Forward FLOPs per evaluated state (all heads), for throughput reports.
+  double flops_per_state() const;
+
+ private:
+  struct Heads {
+    int forward = -1, backward = -1, flow = -1;
+  };
+  void add_mask_node(Tape<Scalar>& tape, const int32_t* states, int n_states, bool backward, ModelScratch& scratch,
+                     NodeId* node) const;
+
+  const Environment& env_;
+  ModelConfig config_;
+  Encoding encoding_;
+  ParameterStore<Scalar> store_;
+  std::vector<Mlp<Scalar>> networks_;  // one when tied, else one per estimator
+  Heads network_of_, head_of_;         // which network computes each output, and its head index there
+  int log_z_ = -1;              // parameter id
+};
+
+}  // namespace gfn

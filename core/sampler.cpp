@@ -1,0 +1,148 @@
+// Sampler implementation: blocks of trajectories stepped in lockstep, blocks spread over threads,
+// results staged at fixed per-trajectory strides and assembled in trajectory order.
+#include "core/sampler.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+
+#include "core/parallel.hpp"
+
+namespace gfn {
+
+int draw_action(const float* logp, int n_actions, int exit_action, const SamplingOptions& options, Rng& rng,
+                double* probabilities) {
+  const bool on_policy = options.temperature == 1 && options.epsilon == 0 && options.sf_bias == 0;
+  if (on_policy) return rng.categorical(logp, n_actions);
+  const double inverse_temperature = 1 / options.temperature;
+  double max_logit = -std::numeric_limits<double>::infinity();
+  int n_valid = 0;
+  for (int a = 0; a < n_actions; ++a) {
+    if (logp[a] == -std::numeric_limits<float>::infinity()) {
+      probabilities[a] = -std::numeric_limits<double>::infinity();
+      continue;
+    }
+    ++n_valid;
+    probabilities[a] = logp[a] * inverse_temperature - (a == exit_action ? options.sf_bias : 0.0);
+    max_logit = std::max(max_logit, probabilities[a]);
+  }
+  double total = 0;
+  for (int a = 0; a < n_actions; ++a) {
+    probabilities[a] = std::exp(probabilities[a] - max_logit);  // exp(-inf) = 0 for invalid actions
+    total += probabilities[a];
+  }
+  double u = rng.uniform();
+  int last_valid = -1;
+  for (int a = 0; a < n_actions; ++a) {
+    if (logp[a] == -std::numeric_limits<float>::infinity()) continue;
+    last_valid = a;
+    u -= (1 - options.epsilon) * probabilities[a] / total + options.epsilon / n_valid;
+    if (u < 0) return a;
+  }
+  return last_valid;
+}
+
+Sampler::Sampler(const Model<float>& model, int block_size)
+    : model_(model), block_size_(block_size), max_rows_(model.env().max_trajectory_length() + 1) {
+  if (block_size < 1) throw std::invalid_argument("Sampler: block size must be positive");
+}
+
+void Sampler::sample(int n, uint64_t seed, uint64_t iteration, const SamplingOptions& options,
+                     TrajectoryBatch& batch) {
+  const Environment& env = model_.env();
+  const int state_width = env.state_width();
+  staged_states_.resize(size_t(n) * max_rows_ * state_width);
+  staged_actions_.resize(size_t(n) * max_rows_);
+  lengths_.resize(n);
+  staged_log_rewards_.resize(n);
+  scratch_.resize(max_threads());
+
+  const int n_blocks = (n + block_size_ - 1) / block_size_;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int block = 0; block < n_blocks; ++block) {
+    const int first = block * block_size_;
+    sample_block(first, std::min(block_size_, n - first), seed, iteration, options, scratch_[thread_id()]);
+  }
+
+  batch.state_width = state_width;
+  batch.offsets.resize(n + 1);
+  batch.offsets[0] = 0;
+  for (int i = 0; i < n; ++i) batch.offsets[i + 1] = batch.offsets[i] + lengths_[i];
+  const int rows = batch.offsets[n];
+  batch.states.resize(size_t(rows) * state_width);
+  batch.actions.resize(rows);
+  batch.log_rewards.assign(staged_log_rewards_.begin(), staged_log_rewards_.end());
+  for (int i = 0; i < n; ++i) {
+    std::memcpy(batch.states.data() + size_t(batch.offsets[i]) * state_width,
+                staged_states_.data() + size_t(i) * max_rows_ * state_width,
+                sizeof(int32_t) * lengths_[i] * state_width);
+    std::memcpy(batch.actions.data() + batch.offsets[i], staged_actions_.data() + size_t(i) * max_rows_,
+                sizeof(int) * lengths_[i]);
+  }
+}
+
+void Sampler::sample_block(int first, int count, uint64_t seed, uint64_t iteration, const SamplingOptions& options,
+                           BlockScratch& scratch) {
+  const Environment& env = model_.env();
+  const int state_width = env.state_width();
+  const int n_actions = env.n_actions();
+  const int exit_action = env.exit_action();
+  auto row_of = [&](int trajectory, int row) {
+    return staged_states_.data() + (size_t(trajectory) * max_rows_ + row) * state_width;
+  };
+
+  scratch.rngs.resize(count);
+  scratch.live.clear();
+  for (int j = 0; j < count; ++j) {
+    const int trajectory = first + j;
+    scratch.rngs[j] = Rng::stream(seed, iteration, uint64_t(trajectory));
+    env.initial_state(row_of(trajectory, 0));
+    lengths_[trajectory] = 1;
+    scratch.live.push_back(trajectory);
+  }
+  scratch.probabilities.resize(n_actions);
+
+  while (!scratch.live.empty()) {
+    const int n_live = int(scratch.live.size());
+    scratch.live_states.resize(size_t(n_live) * state_width);
+    for (int j = 0; j < n_live; ++j) {
+      const int trajectory = scratch.live[j];
+      std::memcpy(scratch.live_states.data() + size_t(j) * state_width,
+                  row_of(trajectory, lengths_[trajectory] - 1), sizeof(int32_t) * state_width);
+    }
+    scratch.tape.clear();
+    const ModelOutputs outputs = model_.evaluate(scratch.tape, nullptr, scratch.live_states.data(), n_live,
+                                                 scratch.model, /*with_backward=*/false);
+    const auto logp = scratch.tape.value(outputs.forward_logprobs);  // live x A
+
+    int still_live = 0;
+    for (int j = 0; j < n_live; ++j) {
+      const int trajectory = scratch.live[j];
+      const int row = lengths_[trajectory] - 1;
+      int32_t* current = row_of(trajectory, row);
+      const int action = draw_action(logp.row(j).data(), n_actions, exit_action, options, scratch.rngs[trajectory - first],
+                                     scratch.probabilities.data());
+      if (action < 0) throw std::logic_error("Sampler: a live state has no valid action");
+      staged_actions_[size_t(trajectory) * max_rows_ + row] = action;
+      if (action == exit_action) {
+        staged_log_rewards_[trajectory] = env.log_reward(current);
+        continue;
+      }
+      int32_t* next = row_of(trajectory, row + 1);
+      std::memcpy(next, current, sizeof(int32_t) * state_width);
+      env.step(next, action);
+      lengths_[trajectory] = row + 2;
+      if (env.is_final(next)) {
+        staged_actions_[size_t(trajectory) * max_rows_ + row + 1] = -1;
+        staged_log_rewards_[trajectory] = env.log_reward(next);
+        continue;
+      }
+      scratch.live[still_live++] = trajectory;
+    }
+    scratch.live.resize(still_live);
+  }
+}
+
+}  // namespace gfn

@@ -1,0 +1,60 @@
+// Sampler: parallel rollout of trajectories from P_F (the hot path).
+//
+// Trajectories are split into fixed blocks of `block_size`; each block steps its trajectories in
+// lockstep, evaluating P_F for all of its live states with one forward pass (one GEMM per layer per
+// step). Trajectory i draws from its own stream Rng::stream(seed, iteration, i), and the block shapes
+// do not depend on the thread count, so a batch is bit-identical on 1, 2 or 16 threads.
+//
+// Sampling modifiers (off-policy): temperature T (log-probabilities / T), sf_bias (subtracted from the
+// exit logit), epsilon (mix with the uniform distribution over valid actions). They change only
+// which actions are drawn; objectives recompute the on-policy log-probabilities.
+#pragma once
+
+#include <vector>
+
+#include "core/model.hpp"
+#include "core/trajectories.hpp"
+
+namespace gfn {
+
+struct SamplingOptions {
+  double temperature = 1;
+  double epsilon = 0;
+  double sf_bias = 0;
+};
+
+class Sampler {
+ public:
+  explicit Sampler(const Model<float>& model, int block_size = 16);
+
+  // Samples n trajectories into `batch` (its buffers are reused).
+  void sample(int n, uint64_t seed, uint64_t iteration, const SamplingOptions& options, TrajectoryBatch& batch);
+
+ private:
+  struct BlockScratch {
+    Tape<float> tape;
+    ModelScratch model;
+    std::vector<int32_t> live_states;  // live x S
+    std::vector<int> live;             // trajectory index of each live row
+    std::vector<Rng> rngs;             // the block's trajectory streams
+    std::vector<double> probabilities; // A
+  };
+  void sample_block(int first, int count, uint64_t seed, uint64_t iteration, const SamplingOptions& options,
+                    BlockScratch& scratch);
+
+  const Model<float>& model_;
+  int block_size_;
+  int max_rows_;  // per trajectory: max transitions + 1
+  std::vector<BlockScratch> scratch_;   // one per thread
+  std::vector<int32_t> staged_states_;  // n x max_rows x S, trajectory i at a fixed stride
+  std::vector<int> staged_actions_;     // n x max_rows
+  std::vector<int> lengths_;            // rows of each trajectory
+  std::vector<double> staged_log_rewards_;
+};
+
+// Draws an action from masked log-probabilities logp[0..A) (-inf = invalid) under the modifiers.
+// probabilities: scratch of A doubles.
+int draw_action(const float* logp, int n_actions, int exit_action, const SamplingOptions& options, Rng& rng,
+                double* probabilities);
+
+}  // namespace gfn

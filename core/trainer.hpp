@@ -1,0 +1,78 @@
+// Trainer: one GFlowNet training run. An iteration samples a batch from P_F (possibly off-policy),
+// evaluates the objective over all transitions in parallel blocks with per-block gradient buffers,
+// reduces them in block order, checks for NaN/infinity and takes one Adam step (log Z in its own group).
+//
+// Deterministic: given the seed, the loss history and parameters are bit-identical on any thread
+// count (fixed blocks, per-trajectory random streams, fixed reduction order).
+//
+//   Trainer trainer(env, model_config, train_config);
+//   for (int i = 0; i < 1000; ++i) trainer.step();
+#pragma once
+
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+#include "core/adam.hpp"
+#include "core/objectives.hpp"
+#include "core/sampler.hpp"
+
+namespace gfn {
+
+struct TrainConfig {
+  ObjectiveConfig objective;
+  int batch = 16;                       // trajectories per iteration
+  double learning_rate = 1e-3;          // networks (group 0)
+  double log_z_learning_rate = 0.1;     // log Z (group 1)
+  double weight_decay = 0;              // decoupled, networks only
+  double max_gradient_norm = 0;         // 0: no clipping
+  SamplingOptions sampling;
+  uint64_t seed = 0;
+  int block_size = 16;                  // trajectories per parallel block
+};
+
+// Thrown when the loss or a gradient stops being finite; names the iteration and the quantity.
+class TrainingDiverged : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct IterationResult {
+  double loss = 0;
+  int trajectories = 0;
+  int transitions = 0;
+};
+
+class Trainer {
+ public:
+  Trainer(const Environment& env, const ModelConfig& model_config, const TrainConfig& config);
+
+  IterationResult step();
+
+  int64_t iteration() const { return iteration_; }
+  void set_iteration(int64_t iteration) { iteration_ = iteration; }
+  Model<float>& model() { return model_; }
+  const Model<float>& model() const { return model_; }
+  Adam<float>& optimizer() { return adam_; }
+  const TrajectoryBatch& batch() const { return batch_; }
+  const TrainConfig& config() const { return config_; }
+
+ private:
+  struct Block {
+    Tape<float> tape;
+    FlatVector<float> gradient;
+    BlockObjective<float> objective;
+    NodeId loss = -1;
+  };
+
+  TrainConfig config_;
+  Model<float> model_;
+  Adam<float> adam_;
+  Sampler sampler_;
+  TrajectoryBatch batch_;
+  std::vector<std::unique_ptr<Block>> blocks_;
+  FlatVector<float> gradient_;
+  int64_t iteration_ = 0;
+};
+
+}  // namespace gfn
