@@ -7,5 +7,8 @@ namespace gfn::cli {
 
 void add_demo_command(CLI::App& app);
 void add_info_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_sample_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
 
 }  // namespace gfn::cli

@@ -11,6 +11,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   gfn::cli::add_demo_command(app);
   gfn::cli::add_info_command(app);
+  gfn::cli::add_train_command(app);
+  gfn::cli::add_sample_command(app);
+  gfn::cli::add_eval_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

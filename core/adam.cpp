@@ -25,24 +25,23 @@ void Adam<Scalar>::step(ParameterStore<Scalar>& store, const FlatVector<Scalar>&
   const double beta1 = settings_.beta1, beta2 = settings_.beta2;
   const double bias_correction1 = 1 - std::pow(beta1, double(steps_));
   const double bias_correction2 = 1 - std::pow(beta2, double(steps_));
-  Scalar* values = store.values().data();
-  const Scalar* g = gradient.data();
-  Scalar* m = first_moment_.data();
-  Scalar* v = second_moment_.data();
+  using Array = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
   for (int id = 0; id < store.size(); ++id) {
     const auto& entry = store.entry(id);
+    const int64_t size = int64_t(entry.rows) * entry.cols;
+    Eigen::Map<Array> values(store.values().data() + entry.offset, size);
+    Eigen::Map<const Array> g(gradient.data() + entry.offset, size);
+    Eigen::Map<Array> m(first_moment_.data() + entry.offset, size);
+    Eigen::Map<Array> v(second_moment_.data() + entry.offset, size);
     const AdamGroup& group = groups_[entry.group];
     const Scalar step_size = Scalar(group.learning_rate / bias_correction1);
     const Scalar inverse_sqrt_correction2 = Scalar(1 / std::sqrt(bias_correction2));
     const Scalar decay = Scalar(1 - group.learning_rate * group.weight_decay);
     const Scalar b1 = Scalar(beta1), b2 = Scalar(beta2), epsilon = Scalar(settings_.epsilon);
-    const int64_t end = entry.offset + int64_t(entry.rows) * entry.cols;
-    for (int64_t i = entry.offset; i < end; ++i) {
-      values[i] *= decay;
-      m[i] = b1 * m[i] + (1 - b1) * g[i];
-      v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-      values[i] -= step_size * m[i] / (std::sqrt(v[i]) * inverse_sqrt_correction2 + epsilon);
-    }
+    if (decay != Scalar(1)) values *= decay;
+    m = b1 * m + (1 - b1) * g;
+    v = b2 * v + (1 - b2) * g.square();
+    values -= step_size * m / (v.sqrt() * inverse_sqrt_correction2 + epsilon);
   }
 }
 

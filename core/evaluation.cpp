@@ -94,6 +94,14 @@ void TerminalWindow::add_batch(const Environment& env, const TrajectoryBatch& ba
   for (int b = 0; b < batch.n_trajectories(); ++b) add(env.state_index(batch.terminal_state(b)));
 }
 
+std::vector<int64_t> TerminalWindow::contents() const {
+  std::vector<int64_t> oldest_first;
+  const int64_t capacity = int64_t(ring_.size());
+  const int64_t start = filled_ == capacity ? next_ : 0;
+  for (int64_t i = 0; i < filled_; ++i) oldest_first.push_back(ring_[(start + i) % capacity]);
+  return oldest_first;
+}
+
 double TerminalWindow::l1_sum(const std::vector<double>& target) const {
   double l1 = 0;
   const double total = double(std::max<int64_t>(filled_, 1));
@@ -106,6 +114,12 @@ void ModeTracker::add_batch(const Environment& env, const TrajectoryBatch& batch
     const int64_t mode = env.mode_of(batch.terminal_state(b));
     if (mode >= 0) found_.insert(mode);
   }
+}
+
+std::vector<int64_t> ModeTracker::ids() const {
+  std::vector<int64_t> sorted(found_.begin(), found_.end());
+  std::sort(sorted.begin(), sorted.end());
+  return sorted;
 }
 
 }  // namespace gfn

@@ -34,6 +34,7 @@ class TerminalWindow {
   void add(int64_t state_index);
   void add_batch(const Environment& env, const TrajectoryBatch& batch);
   int64_t size() const { return filled_; }
+  std::vector<int64_t> contents() const;  // oldest first (for checkpoints; add() them back to restore)
   // sum_x |count(x)/size - p(x)| over all states; the per-state mean is this divided by n_states.
   double l1_sum(const std::vector<double>& target) const;
 
@@ -47,7 +48,9 @@ class TerminalWindow {
 class ModeTracker {
  public:
   void add_batch(const Environment& env, const TrajectoryBatch& batch);
+  void add(int64_t mode) { found_.insert(mode); }
   int64_t found() const { return int64_t(found_.size()); }
+  std::vector<int64_t> ids() const;  // sorted (for checkpoints)
 
  private:
   std::unordered_set<int64_t> found_;

@@ -60,7 +60,7 @@ void Sampler::sample(int n, uint64_t seed, uint64_t iteration, const SamplingOpt
   scratch_.resize(max_threads());
 
   const int n_blocks = (n + block_size_ - 1) / block_size_;
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) if (n_blocks > 1)
   for (int block = 0; block < n_blocks; ++block) {
     const int first = block * block_size_;
     sample_block(first, std::min(block_size_, n - first), seed, iteration, options, scratch_[thread_id()]);

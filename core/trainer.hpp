@@ -37,10 +37,22 @@ class TrainingDiverged : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Wall-clock seconds of each phase of one iteration. Loss forward and backward run fused per block,
+// so they split the loss region's wall time in proportion to their summed thread time (backward
+// includes the ordered gradient reduction).
+struct PhaseTimes {
+  double rollout = 0;
+  double loss_forward = 0;
+  double backward = 0;
+  double optimizer = 0;
+};
+
 struct IterationResult {
   double loss = 0;
   int trajectories = 0;
   int transitions = 0;
+  int rows = 0;  // states evaluated by the loss (and by rollout)
+  PhaseTimes times;
 };
 
 class Trainer {
@@ -63,15 +75,16 @@ class Trainer {
     FlatVector<float> gradient;
     BlockObjective<float> objective;
     NodeId loss = -1;
+    double forward_seconds = 0, backward_seconds = 0;
   };
+  static double run_backward(Block& block);  // zeroes the block's gradient, runs backward; seconds
 
   TrainConfig config_;
   Model<float> model_;
   Adam<float> adam_;
   Sampler sampler_;
   TrajectoryBatch batch_;
-  std::vector<std::unique_ptr<Block>> blocks_;
-  FlatVector<float> gradient_;
+  std::vector<std::unique_ptr<Block>> blocks_;  // block 0's gradient receives the reduced gradient
   int64_t iteration_ = 0;
 };
 

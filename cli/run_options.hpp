@@ -1,0 +1,56 @@
+// RunOptions: every setting of a training run, as the `gfn train` flags set them. They convert to
+// the library's EnvConfig / ModelConfig / TrainConfig, to key=value text (stored in checkpoints, read
+// back on --resume) and to JSON (config.json). validate() rejects bad values with one line naming
+// the flag.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <limits>
+#include <string>
+
+#include "core/trainer.hpp"
+#include "envs/factory.hpp"
+
+namespace gfn::cli {
+
+struct RunOptions {
+  EnvConfig env;
+  std::string loss = "tb";
+  double subtb_lambda = 0.9;
+  // log R is clipped below at this; NaN (unset) means -12 for TB and SubTB and no floor otherwise.
+  double log_reward_floor = std::numeric_limits<double>::quiet_NaN();
+  std::string policy = "mlp";     // mlp | tabular
+  int hidden = 256;
+  int layers = 2;
+  bool tied = false;
+  std::string pb = "uniform";     // uniform | maxent | learned
+  int batch = 16;
+  int64_t iterations = 1000;
+  double lr = 1e-3;
+  double lr_log_z = 0.1;
+  double weight_decay = 0;
+  double temperature = 1;
+  double epsilon = 0;
+  double sf_bias = 0;
+  uint64_t seed = 0;
+  int eval_every = 100;
+  int64_t window = 200000;        // visited terminal states kept for the empirical L1
+  // Not part of the run's identity (not stored): how and where to run it.
+  int threads = 0;                // 0: all cores
+  std::string out;
+  std::string resume;
+  bool json = false;
+  bool quiet = false;
+
+  ModelConfig model_config() const;
+  TrainConfig train_config() const;
+  void validate() const;           // throws std::invalid_argument naming the flag
+  std::string to_text() const;     // key=value lines
+  static RunOptions from_text(const std::string& text);
+  std::string to_json() const;
+};
+
+// Registers the flags of a training run on `command`; the env flags are also used by `gfn info`.
+void add_run_flags(CLI::App* command, RunOptions& options);
+
+}  // namespace gfn::cli
