@@ -16,8 +16,15 @@ int main(int argc, char** argv) {
   gfn::cli::add_eval_command(app);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& error) {
-    return app.exit(error);
+  } catch (const CLI::CallForHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForAllHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForVersion& version) {
+    return app.exit(version);
+  } catch (const CLI::ParseError& error) {  // one line naming the flag
+    std::fprintf(stderr, "gfn: error: %s (see gfn --help)\n", error.what());
+    return error.get_exit_code();
   } catch (const std::exception& error) {
     std::fprintf(stderr, "gfn: error: %s\n", error.what());
     return 1;

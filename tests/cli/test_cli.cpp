@@ -1,0 +1,188 @@
+// Tests of the `gfn` command through the real binary: help and version, train --json, resume that is
+// bit-identical to an uninterrupted run, sample and eval, one-line errors for bad flags, and
+// checkpoints that are truncated, corrupted, of another version or of another environment.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <regex>
+#include <string>
+
+#include <unistd.h>
+
+namespace {
+
+struct Result {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+std::string scratch_dir(const std::string& name) {
+  // The pid keeps test processes that ctest runs in parallel apart.
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("gfn-cli-test-" + std::to_string(getpid()) + "-" + name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+Result gfn(const std::string& arguments) {
+  static int counter = 0;
+  const std::string err_path = scratch_dir("stderr-" + std::to_string(counter++)) + "/stderr";
+  const std::string command = std::string(GFN_CLI_PATH) + " " + arguments + " 2>" + err_path;
+  Result result;
+  std::FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.out.append(buffer, n);
+  const int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.err = read_file(err_path);
+  return result;
+}
+
+// The value of "key": number in a flat JSON object, as text.
+std::string json_value(const std::string& json, const std::string& key) {
+  std::smatch match;
+  const std::regex pattern("\"" + key + "\": ([^,}]+)");
+  return std::regex_search(json, match, pattern) ? match[1].str() : "<missing " + key + ">";
+}
+
+int count_lines(const std::string& text) { return int(std::count(text.begin(), text.end(), '\n')); }
+
+const std::string kSmallRun = "train --env hypergrid --ndim 2 --height 8 --reward medium --hidden 32 --quiet";
+
+}  // namespace
+
+TEST_CASE("cli: --help lists the subcommands and --version prints the version") {
+  const Result help = gfn("--help");
+  CHECK(help.exit_code == 0);
+  for (const char* command : {"demo", "info", "train", "sample", "eval"}) CHECK(help.out.find(command) != std::string::npos);
+  const Result train_help = gfn("train --help");
+  CHECK(train_help.exit_code == 0);
+  for (const char* flag : {"--loss", "--pb", "--batch", "--resume", "--sf-bias", "--threads"})
+    CHECK(train_help.out.find(flag) != std::string::npos);
+  const Result version = gfn("--version");
+  CHECK(version.exit_code == 0);
+  CHECK(version.out.find("gfn 0.") != std::string::npos);
+}
+
+TEST_CASE("cli: train --json reports the run and its exact metrics") {
+  const Result run = gfn(kSmallRun + " --iters 60 --batch 8 --json");
+  REQUIRE(run.exit_code == 0);
+  CHECK(json_value(run.out, "iters") == "60");
+  CHECK(json_value(run.out, "trajectories") == "480");
+  CHECK(std::stod(json_value(run.out, "true_log_z")) == doctest::Approx(3.109061).epsilon(1e-6));  // REFERENCE 1.1
+  const double l1 = std::stod(json_value(run.out, "l1_exact"));
+  CHECK(l1 >= 0);
+  CHECK(l1 <= 2);
+  for (const char* key : {"transitions", "wall_s", "transitions_per_s", "loss", "log_z", "jsd_exact", "l1_empirical",
+                          "modes_found", "n_modes", "threads", "seed"})
+    CHECK(json_value(run.out, key).rfind("<missing", 0) != 0);
+  CHECK(run.err.empty());  // --quiet
+}
+
+TEST_CASE("cli: a resumed run is bit-identical to an uninterrupted one") {
+  const std::string full = scratch_dir("full"), half = scratch_dir("half"), resumed = scratch_dir("resumed");
+  const Result uninterrupted = gfn(kSmallRun + " --iters 40 --eval-every 10 --json --out " + full);
+  REQUIRE(uninterrupted.exit_code == 0);
+  REQUIRE(gfn(kSmallRun + " --iters 20 --eval-every 10 --out " + half).exit_code == 0);
+  const Result continued = gfn("train --quiet --json --resume " + half + "/checkpoint.bin --iters 40 --out " + resumed);
+  REQUIRE(continued.exit_code == 0);
+  for (const char* key : {"loss", "log_z", "l1_exact", "jsd_exact", "l1_empirical", "trajectories", "transitions"})
+    CHECK(json_value(continued.out, key) == json_value(uninterrupted.out, key));
+  CHECK(read_file(full + "/metrics.csv").size() > 0);
+  for (const char* file : {"config.json", "metrics.csv", "checkpoint.bin", "curve.svg", "heatmap.svg"})
+    CHECK(std::filesystem::exists(resumed + "/" + file));
+  // metrics.csv: a header and one row per evaluation (iterations 10, 20, 30, 40).
+  CHECK(count_lines(read_file(resumed + "/metrics.csv")) == 5);
+}
+
+TEST_CASE("cli: sample and eval read a checkpoint") {
+  const std::string dir = scratch_dir("use");
+  REQUIRE(gfn(kSmallRun + " --iters 30 --out " + dir).exit_code == 0);
+  const Result samples = gfn("sample --checkpoint " + dir + "/checkpoint.bin --n 7");
+  CHECK(samples.exit_code == 0);
+  CHECK(count_lines(samples.out) == 7);
+  CHECK(samples.out.find("log R") != std::string::npos);
+  const Result evaluation = gfn("eval --checkpoint " + dir + "/checkpoint.bin --json --n 100");
+  CHECK(evaluation.exit_code == 0);
+  CHECK(std::stod(json_value(evaluation.out, "l1_exact")) >= 0);
+  CHECK(json_value(evaluation.out, "n_modes") == "4");
+}
+
+TEST_CASE("cli: every bad flag gives one line naming it and a non-zero exit") {
+  const std::pair<std::string, std::string> cases[] = {
+      {"train --lr 0", "--lr"},
+      {"train --lr -1", "--lr"},
+      {"train --batch 0", "--batch"},
+      {"train --hidden -3", "--hidden"},
+      {"train --env foo", "--env"},
+      {"train --loss foo", "--loss"},
+      {"train --pb foo", "--pb"},
+      {"train --policy foo", "--policy"},
+      {"train --reward foo", "--reward"},
+      {"train --env hypergrid --height 1", "--height"},
+      {"train --env hypergrid --ndim 0", "--ndim"},
+      {"train --env bitseq --n 120 --k 7", "--k"},
+      {"train --epsilon 2", "--epsilon"},
+      {"train --temperature 0", "--temperature"},
+      {"train --iters 0", "--iters"},
+      {"train --out /proc/gfn-cannot-write", "--out"},
+      {"train --no-such-flag", "--no-such-flag"},
+      {"sample --checkpoint /nonexistent/checkpoint.bin", "--checkpoint"},
+  };
+  for (const auto& [arguments, flag] : cases) {
+    CAPTURE(arguments);
+    const Result result = gfn(arguments + " --quiet");
+    CHECK(result.exit_code != 0);
+    CHECK(count_lines(result.err) == 1);
+    CHECK(result.err.find(flag) != std::string::npos);
+  }
+}
+
+TEST_CASE("cli: truncated, corrupted, wrong-version and wrong-environment checkpoints are refused") {
+  const std::string dir = scratch_dir("checkpoints");
+  REQUIRE(gfn(kSmallRun + " --iters 5 --out " + dir).exit_code == 0);
+  const std::string good = read_file(dir + "/checkpoint.bin");
+  REQUIRE(good.size() > 100);
+  auto write = [&](const std::string& name, const std::string& bytes) {
+    std::ofstream(dir + "/" + name, std::ios::binary) << bytes;
+    return dir + "/" + name;
+  };
+  std::string corrupted = good;
+  corrupted[good.size() / 2] ^= 0x5a;
+  std::string wrong_version = good;
+  wrong_version[8] = 99;
+  const std::pair<std::string, std::string> cases[] = {
+      {write("truncated.bin", good.substr(0, good.size() / 3)), "truncated"},
+      {write("empty.bin", ""), "not a gfn checkpoint"},
+      {write("corrupted.bin", corrupted), "checksum"},
+      {write("version.bin", wrong_version), "version 99"},
+      {write("text.bin", "hello, world\n"), "not a gfn checkpoint"},
+  };
+  for (const auto& [path, message] : cases) {
+    CAPTURE(path);
+    for (const std::string& command : {"sample --checkpoint " + path, "train --quiet --resume " + path}) {
+      const Result result = gfn(command);
+      CHECK(result.exit_code != 0);
+      CHECK(count_lines(result.err) == 1);
+      CHECK(result.err.find(message) != std::string::npos);
+    }
+  }
+  const Result other_env = gfn("train --quiet --env grid --resume " + dir + "/checkpoint.bin");
+  CHECK(other_env.exit_code != 0);
+  CHECK(other_env.err.find("does not match the checkpoint") != std::string::npos);
+  // Nothing was lost: the original checkpoint still loads.
+  CHECK(gfn("sample --checkpoint " + dir + "/checkpoint.bin --n 1").exit_code == 0);
+}
