@@ -150,8 +150,8 @@ void add_info_command(CLI::App& app) {
   CLI::App* command = app.add_subcommand("info", "Describe an environment: sizes, actions, log Z, modes");
   EnvConfig& config = options->config;
   command->add_option("--env", config.env, "grid | hypergrid | bitseq | bitseq-ar")->capture_default_str();
-  command->add_option("--ndim", config.ndim, "hypergrid: dimensions D")->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  command->add_option("--ndim", config.ndim, "hypergrid: dimensions D")
+      ->check(CLI::Range(1, std::numeric_limits<int>::max()))->capture_default_str();
   command->add_option("--height", config.height, "hypergrid: side H")
       ->check(CLI::Range(2, std::numeric_limits<int>::max()))->capture_default_str();
   command->add_option("--reward", config.reward,

@@ -110,19 +110,12 @@ EvaluationRow Run::evaluate() {
 
 Checkpoint Run::checkpoint() const {
   Checkpoint checkpoint;
-  const Model<float>& model = trainer_->model();
-  Adam<float>& adam = trainer_->optimizer();
   checkpoint.config = options_.to_text();
-  checkpoint.iteration = trainer_->iteration();
-  checkpoint.parameters = model.store().values();
-  checkpoint.adam_steps = adam.steps();
-  for (const AdamGroup& group : adam.groups()) checkpoint.learning_rates.push_back(group.learning_rate);
-  checkpoint.first_moment = adam.first_moment();
-  checkpoint.second_moment = adam.second_moment();
-  if (window_) checkpoint.arrays["window"] = window_->contents();
-  checkpoint.arrays["modes"] = modes_.ids();
-  checkpoint.arrays["totals"] = {trajectories_, transitions_, bits_of(wall_s_), bits_of(last_loss_)};
-  auto& columns = checkpoint.arrays;
+  trainer_->save(checkpoint);
+  if (window_) checkpoint.integers["window"] = window_->contents();
+  checkpoint.integers["modes"] = modes_.ids();
+  checkpoint.integers["totals"] = {trajectories_, transitions_, bits_of(wall_s_), bits_of(last_loss_)};
+  auto& columns = checkpoint.integers;
   for (const EvaluationRow& row : history_) {
     columns["history.iteration"].push_back(row.iteration);
     columns["history.trajectories"].push_back(row.trajectories);
@@ -137,23 +130,11 @@ Checkpoint Run::checkpoint() const {
 }
 
 void Run::restore(const Checkpoint& checkpoint) {
-  Model<float>& model = trainer_->model();
-  Adam<float>& adam = trainer_->optimizer();
-  if (int64_t(checkpoint.parameters.size()) != model.store().flat_size() ||
-      checkpoint.learning_rates.size() != adam.groups().size())
-    throw std::runtime_error("checkpoint parameters do not match its configuration");
-  model.store().values() = checkpoint.parameters;
-  adam.set_steps(checkpoint.adam_steps);
-  for (size_t g = 0; g < checkpoint.learning_rates.size(); ++g)
-    adam.mutable_groups()[g].learning_rate = checkpoint.learning_rates[g];
-  adam.first_moment() = checkpoint.first_moment;
-  adam.second_moment() = checkpoint.second_moment;
-  trainer_->set_iteration(checkpoint.iteration);
-
+  trainer_->restore(checkpoint);
   auto array = [&](const std::string& name) -> const std::vector<int64_t>& {
     static const std::vector<int64_t> empty;
-    auto found = checkpoint.arrays.find(name);
-    return found == checkpoint.arrays.end() ? empty : found->second;
+    auto found = checkpoint.integers.find(name);
+    return found == checkpoint.integers.end() ? empty : found->second;
   };
   if (window_)
     for (int64_t index : array("window")) {

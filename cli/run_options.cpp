@@ -13,13 +13,6 @@ namespace gfn::cli {
 
 namespace {
 
-BackwardPolicy backward_policy_from_name(const std::string& name) {
-  if (name == "uniform") return BackwardPolicy::Uniform;
-  if (name == "maxent") return BackwardPolicy::MaxEnt;
-  if (name == "learned") return BackwardPolicy::Learned;
-  throw std::invalid_argument("--pb: unknown backward policy '" + name + "' (uniform, maxent, learned)");
-}
-
 std::string format_double(double value) {
   std::ostringstream out;
   out.precision(17);
@@ -192,7 +185,7 @@ void add_run_flags(CLI::App* command, RunOptions& options) {
   command->add_option("--hidden", options.hidden, "MLP hidden width")->capture_default_str();
   command->add_option("--layers", options.layers, "MLP hidden layers")->capture_default_str();
   command->add_flag("--tied", options.tied, "P_F, P_B and log F share the MLP trunk");
-  command->add_option("--pb", options.pb, "Backward policy: uniform, maxent, learned")->capture_default_str();
+  command->add_option("--pb", options.pb, "Backward policy: uniform, maxent, learned, tlm, pessimistic")->capture_default_str();
   command->add_option("--batch", options.batch, "Trajectories per iteration")->capture_default_str();
   command->add_option("--iters", options.iterations, "Total iterations of the run (also with --resume)")
       ->capture_default_str();

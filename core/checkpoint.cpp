@@ -83,13 +83,13 @@ void Checkpoint::save(const std::string& path) const {
   writer.scalar(kVersion);
   writer.array(config.data(), config.size());
   writer.scalar(iteration);
-  writer.array(parameters.data(), parameters.size());
-  writer.scalar(adam_steps);
-  writer.array(learning_rates.data(), learning_rates.size());
-  writer.array(first_moment.data(), first_moment.size());
-  writer.array(second_moment.data(), second_moment.size());
-  writer.scalar(uint64_t(arrays.size()));
-  for (const auto& [name, values] : arrays) {
+  writer.scalar(uint64_t(floats.size()));
+  for (const auto& [name, values] : floats) {
+    writer.array(name.data(), name.size());
+    writer.array(values.data(), values.size());
+  }
+  writer.scalar(uint64_t(integers.size()));
+  for (const auto& [name, values] : integers) {
     writer.array(name.data(), name.size());
     writer.array(values.data(), values.size());
   }
@@ -133,23 +133,32 @@ Checkpoint Checkpoint::load(const std::string& path) {
   Checkpoint checkpoint;
   reader.array(checkpoint.config);
   checkpoint.iteration = reader.scalar<int64_t>();
-  reader.array(checkpoint.parameters);
-  checkpoint.adam_steps = reader.scalar<int64_t>();
-  reader.array(checkpoint.learning_rates);
-  reader.array(checkpoint.first_moment);
-  reader.array(checkpoint.second_moment);
-  const uint64_t n_arrays = reader.scalar<uint64_t>();
-  if (n_arrays > 1024) reader.fail("implausible number of sections");
-  for (uint64_t i = 0; i < n_arrays; ++i) {
-    std::string name;
-    reader.array(name);
-    reader.array(checkpoint.arrays[name]);
-  }
+  auto read_named = [&](auto& sections) {
+    const uint64_t count = reader.scalar<uint64_t>();
+    if (count > 4096) reader.fail("implausible number of sections");
+    for (uint64_t i = 0; i < count; ++i) {
+      std::string name;
+      reader.array(name);
+      reader.array(sections[name]);
+    }
+  };
+  read_named(checkpoint.floats);
+  read_named(checkpoint.integers);
   if (reader.position() != body) reader.fail("unexpected data before the checksum");
-  if (checkpoint.first_moment.size() != checkpoint.parameters.size() ||
-      checkpoint.second_moment.size() != checkpoint.parameters.size())
-    reader.fail("optimiser state does not match the parameters");
+  checkpoint.path_ = path;
   return checkpoint;
+}
+
+const FlatVector<float>& Checkpoint::float_array(const std::string& name) const {
+  const auto found = floats.find(name);
+  if (found == floats.end()) throw std::runtime_error("checkpoint " + path_ + ": missing section '" + name + "'");
+  return found->second;
+}
+
+const std::vector<int64_t>& Checkpoint::integer_array(const std::string& name) const {
+  const auto found = integers.find(name);
+  if (found == integers.end()) throw std::runtime_error("checkpoint " + path_ + ": missing section '" + name + "'");
+  return found->second;
 }
 
 }  // namespace gfn

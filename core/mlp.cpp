@@ -62,14 +62,14 @@ void Mlp<Scalar>::forward_from_first_layer(Tape<Scalar>& tape, const ParameterSt
   NodeId x = activate(tape, first_pre_activation);
   for (size_t l = 1; l < trunk_layers_.size(); ++l) {
     const Layer& layer = trunk_layers_[l];
-    x = tape.add_bias(tape.matmul(x, tape.parameter(store, layer.weight, gradient)),
-                      tape.parameter(store, layer.bias, gradient));
+    x = tape.linear(x, tape.parameter(store, layer.weight, gradient),
+                    tape.parameter(store, layer.bias, gradient));
     x = activate(tape, x);
   }
   for (size_t h = 0; h < head_layers_.size(); ++h) {
     const Layer& layer = head_layers_[h];
-    heads[h] = tape.add_bias(tape.matmul(x, tape.parameter(store, layer.weight, gradient)),
-                             tape.parameter(store, layer.bias, gradient));
+    heads[h] = tape.linear(x, tape.parameter(store, layer.weight, gradient),
+                           tape.parameter(store, layer.bias, gradient));
   }
 }
 
@@ -79,14 +79,14 @@ void Mlp<Scalar>::forward(Tape<Scalar>& tape, const ParameterStore<Scalar>& stor
   if (trunk_layers_.empty()) {
     for (size_t h = 0; h < head_layers_.size(); ++h) {
       const Layer& layer = head_layers_[h];
-      heads[h] = tape.add_bias(tape.matmul(input, tape.parameter(store, layer.weight, gradient)),
-                               tape.parameter(store, layer.bias, gradient));
+      heads[h] = tape.linear(input, tape.parameter(store, layer.weight, gradient),
+                             tape.parameter(store, layer.bias, gradient));
     }
     return;
   }
   const Layer& first = trunk_layers_[0];
-  const NodeId pre = tape.add_bias(tape.matmul(input, tape.parameter(store, first.weight, gradient)),
-                                   tape.parameter(store, first.bias, gradient));
+  const NodeId pre = tape.linear(input, tape.parameter(store, first.weight, gradient),
+                                 tape.parameter(store, first.bias, gradient));
   forward_from_first_layer(tape, store, gradient, pre, heads);
 }
 

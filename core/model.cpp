@@ -7,6 +7,25 @@
 
 namespace gfn {
 
+BackwardPolicy backward_policy_from_name(const std::string& name) {
+  for (BackwardPolicy policy : {BackwardPolicy::Uniform, BackwardPolicy::MaxEnt, BackwardPolicy::Learned,
+                                BackwardPolicy::Tlm, BackwardPolicy::Pessimistic})
+    if (backward_policy_name(policy) == name) return policy;
+  throw std::invalid_argument("--pb: unknown backward policy '" + name +
+                              "' (uniform, maxent, learned, tlm, pessimistic)");
+}
+
+std::string backward_policy_name(BackwardPolicy policy) {
+  switch (policy) {
+    case BackwardPolicy::Uniform: return "uniform";
+    case BackwardPolicy::MaxEnt: return "maxent";
+    case BackwardPolicy::Learned: return "learned";
+    case BackwardPolicy::Tlm: return "tlm";
+    case BackwardPolicy::Pessimistic: return "pessimistic";
+  }
+  return "?";
+}
+
 template <typename Scalar>
 Model<Scalar>::Model(const Environment& env, const ModelConfig& config, uint64_t seed)
     : env_(env), config_(config) {
@@ -52,6 +71,42 @@ Model<Scalar>::Model(const Environment& env, const ModelConfig& config, uint64_t
     }
   }
   if (config.log_z) log_z_ = store_.add("log_z", 1, 1, /*group=*/1);
+  if (config.backward == BackwardPolicy::Tlm || config.backward == BackwardPolicy::Pessimistic) {
+    shape.heads = {env.n_backward_actions()};
+    shape.zero_heads = {true};  // P_B starts uniform
+    backward_network_ = Mlp<Scalar>(backward_store_, "backward", shape, rng);
+    target_backward_store_ = backward_store_;
+  }
+}
+
+template <typename Scalar>
+void Model<Scalar>::encode(const int32_t* states, int n_states, ModelScratch& scratch) const {
+  const int state_width = env_.state_width();
+  const int active_per_row = env_.encoding_active(encoding_);
+  scratch.active.resize(size_t(n_states) * active_per_row);
+  for (int r = 0; r < n_states; ++r)
+    env_.encode_active(states + int64_t(r) * state_width, encoding_,
+                       scratch.active.data() + int64_t(r) * active_per_row);
+}
+
+template <typename Scalar>
+NodeId Model<Scalar>::backward_network_logprobs(Tape<Scalar>& tape, const ParameterStore<Scalar>& store,
+                                                FlatVector<Scalar>* gradient, const int32_t* states, int n_states,
+                                                ModelScratch& scratch) const {
+  NodeId logits;
+  backward_network_.forward_sparse(tape, store, gradient, scratch.active.data(), n_states,
+                                   env_.encoding_active(encoding_), &logits);
+  NodeId mask;
+  add_mask_node(tape, states, n_states, /*backward=*/true, scratch, &mask);
+  return tape.masked_log_softmax(logits, mask);
+}
+
+template <typename Scalar>
+NodeId Model<Scalar>::evaluate_backward(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const int32_t* states,
+                                        int n_states, ModelScratch& scratch) const {
+  if (!has_backward_network()) throw std::logic_error("Model::evaluate_backward: no P_B network (--pb tlm)");
+  encode(states, n_states, scratch);
+  return backward_network_logprobs(tape, backward_store_, gradient, states, n_states, scratch);
 }
 
 template <typename Scalar>
@@ -77,10 +132,7 @@ ModelOutputs Model<Scalar>::evaluate(Tape<Scalar>& tape, FlatVector<Scalar>* gra
                                      int n_states, ModelScratch& scratch, bool with_backward) const {
   const int state_width = env_.state_width();
   const int active_per_row = env_.encoding_active(encoding_);
-  scratch.active.resize(size_t(n_states) * active_per_row);
-  for (int r = 0; r < n_states; ++r)
-    env_.encode_active(states + int64_t(r) * state_width, encoding_,
-                       scratch.active.data() + int64_t(r) * active_per_row);
+  encode(states, n_states, scratch);
 
   NodeId heads[3][3];
   for (size_t i = 0; i < networks_.size(); ++i) {
@@ -101,6 +153,11 @@ ModelOutputs Model<Scalar>::evaluate(Tape<Scalar>& tape, FlatVector<Scalar>* gra
     NodeId backward_mask;
     add_mask_node(tape, states, n_states, /*backward=*/true, scratch, &backward_mask);
     outputs.backward_logprobs = tape.masked_log_softmax(heads[network_of_.backward][head_of_.backward], backward_mask);
+    return outputs;
+  }
+  if (has_backward_network()) {  // the target copy, as a constant of the forward objective
+    outputs.backward_logprobs =
+        backward_network_logprobs(tape, target_backward_store_, nullptr, states, n_states, scratch);
     return outputs;
   }
   // Fixed backward policies are constants computed from the environment.

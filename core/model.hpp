@@ -23,7 +23,14 @@
 
 namespace gfn {
 
-enum class BackwardPolicy { Uniform, MaxEnt, Learned };
+// Uniform and MaxEnt are fixed; Learned is trained by the forward objective (the naive approach);
+// Tlm and Pessimistic have their own P_B network, trained by trajectory likelihood maximisation, and
+// the forward objective reads a Polyak-averaged target copy of it (see Trainer).
+enum class BackwardPolicy { Uniform, MaxEnt, Learned, Tlm, Pessimistic };
+
+// Names as on the command line: uniform, maxent, learned, tlm, pessimistic.
+BackwardPolicy backward_policy_from_name(const std::string& name);
+std::string backward_policy_name(BackwardPolicy policy);
 
 struct ModelConfig {
   bool tabular = false;
@@ -67,6 +74,17 @@ class Model {
   ModelOutputs evaluate(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const int32_t* states, int n_states,
                         ModelScratch& scratch, bool with_backward = true) const;
   NodeId log_z(Tape<Scalar>& tape, FlatVector<Scalar>* gradient) const;  // 1 x 1
+
+  // Tlm / Pessimistic: the online P_B network (trained by likelihood) and its target copy (read by
+  // evaluate()). evaluate_backward gives the online N x A_b log-probabilities, gradient into a buffer
+  // of backward_store()'s layout.
+  bool has_backward_network() const { return backward_network_.n_heads() > 0; }
+  ParameterStore<Scalar>& backward_store() { return backward_store_; }
+  const ParameterStore<Scalar>& backward_store() const { return backward_store_; }
+  ParameterStore<Scalar>& target_backward_store() { return target_backward_store_; }
+  const ParameterStore<Scalar>& target_backward_store() const { return target_backward_store_; }
+  NodeId evaluate_backward(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const int32_t* states, int n_states,
+                           ModelScratch& scratch) const;
   Scalar log_z_value() const;
 
   // Forward FLOPs per evaluated state (all heads), for throughput reports.
@@ -83,9 +101,16 @@ class Model {
   ModelConfig config_;
   Encoding encoding_;
   ParameterStore<Scalar> store_;
+  void encode(const int32_t* states, int n_states, ModelScratch& scratch) const;
+  NodeId backward_network_logprobs(Tape<Scalar>& tape, const ParameterStore<Scalar>& store,
+                                   FlatVector<Scalar>* gradient, const int32_t* states, int n_states,
+                                   ModelScratch& scratch) const;
+
   std::vector<Mlp<Scalar>> networks_;  // one when tied, else one per estimator
   Heads network_of_, head_of_;         // which network computes each output, and its head index there
   int log_z_ = -1;              // parameter id
+  ParameterStore<Scalar> backward_store_, target_backward_store_;
+  Mlp<Scalar> backward_network_;  // Tlm / Pessimistic only
 };
 
 }  // namespace gfn

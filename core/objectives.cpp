@@ -53,6 +53,26 @@ BatchCounts count_batch(const TrajectoryBatch& batch, int exit_action) {
 }
 
 template <typename Scalar>
+NodeId backward_negative_log_likelihood(Tape<Scalar>& tape, NodeId backward_logprobs, const TrajectoryBatch& batch,
+                                        const Environment& env, std::vector<int>& columns) {
+  columns.resize(batch.n_rows());
+  int moves = 0;
+  for (int b = 0; b < batch.n_trajectories(); ++b)
+    for (int r = batch.offsets[b]; r < batch.offsets[b + 1]; ++r) {
+      const bool first = r == batch.offsets[b];
+      columns[r] = first ? -1 : env.backward_action_of(batch.state(r - 1), batch.actions[r - 1]);
+      moves += !first;
+    }
+  const NodeId log_likelihood = tape.sum(tape.pick(backward_logprobs, columns.data()));
+  return tape.scale(log_likelihood, Scalar(-1) / Scalar(std::max(moves, 1)));
+}
+
+template NodeId backward_negative_log_likelihood(Tape<float>&, NodeId, const TrajectoryBatch&, const Environment&,
+                                                 std::vector<int>&);
+template NodeId backward_negative_log_likelihood(Tape<double>&, NodeId, const TrajectoryBatch&, const Environment&,
+                                                 std::vector<int>&);
+
+template <typename Scalar>
 void BlockObjective<Scalar>::index_block(const Environment& env, const TrajectoryBatch& batch, int first, int count,
                                          double floor) {
   batch_ = &batch;

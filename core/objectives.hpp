@@ -48,6 +48,12 @@ struct BatchCounts {
 };
 BatchCounts count_batch(const TrajectoryBatch& batch, int exit_action);
 
+// TLM's P_B objective on a whole batch: -(1/M) sum over its M moves s -> s' of log P_B(s | s').
+// backward_logprobs: R x A_b over the batch's rows. columns: scratch of R ints.
+template <typename Scalar>
+NodeId backward_negative_log_likelihood(Tape<Scalar>& tape, NodeId backward_logprobs, const TrajectoryBatch& batch,
+                                        const Environment& env, std::vector<int>& columns);
+
 // Builds a block's loss. Every buffer is reused between calls (no allocation after warm-up).
 template <typename Scalar>
 class BlockObjective {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <cmath>
 #include <string>
 
@@ -27,6 +28,10 @@ Trainer::Trainer(const Environment& env, const ModelConfig& model_config, const 
   if (config.batch < 1) throw std::invalid_argument("--batch must be at least 1");
   if (config.objective.kind == LossKind::ModifiedDetailedBalance && env.exit_action() < 0)
     throw std::invalid_argument("--loss modified-db needs an environment where every state can exit");
+  if (model_.has_backward_network()) {
+    backward_adam_ = Adam<float>(model_.backward_store(), {AdamGroup{config.learning_rate, config.weight_decay}});
+    backward_gradient_ = model_.backward_store().make_gradient();
+  }
   const int n_blocks = (config.batch + config.block_size - 1) / config.block_size;
   for (int b = 0; b < n_blocks; ++b) {
     blocks_.push_back(std::make_unique<Block>());
@@ -46,6 +51,39 @@ double Trainer::run_backward(Block& block) {
   return seconds_since(start);
 }
 
+namespace {
+constexpr int kPessimisticHistory = 20;
+constexpr uint64_t kPessimisticStream = uint64_t(1) << 62;
+}  // namespace
+
+double Trainer::train_backward_policy() {
+  const bool pessimistic = model_.config().backward == BackwardPolicy::Pessimistic;
+  const TrajectoryBatch* source = &batch_;
+  if (pessimistic) {
+    const size_t slot = size_t(iteration_ % kPessimisticHistory);
+    if (recent_batches_.size() <= slot) recent_batches_.resize(slot + 1);
+    recent_batches_[slot] = batch_;
+    Rng rng = Rng::stream(config_.seed, uint64_t(iteration_), kPessimisticStream);
+    source = &recent_batches_[rng.uniform_int(uint32_t(recent_batches_.size()))];
+  }
+  backward_tape_.clear();
+  const NodeId logprobs = model_.evaluate_backward(backward_tape_, &backward_gradient_, source->states.data(),
+                                                   source->n_rows(), backward_scratch_);
+  const NodeId loss =
+      backward_negative_log_likelihood(backward_tape_, logprobs, *source, model_.env(), backward_columns_);
+  std::fill(backward_gradient_.begin(), backward_gradient_.end(), 0.0f);
+  backward_tape_.backward(loss);
+  const double value = backward_tape_.scalar(loss);
+  if (!std::isfinite(value) ||
+      !Eigen::Map<const Eigen::ArrayXf>(backward_gradient_.data(), backward_gradient_.size()).allFinite())
+    throw TrainingDiverged("training diverged at iteration " + std::to_string(iteration_ + 1) +
+                           ": the P_B likelihood loss or its gradient is not finite");
+  backward_adam_.step(model_.backward_store(), backward_gradient_);
+  if (!pessimistic) backward_adam_.decay_learning_rates(0.999);
+  polyak_update(model_.target_backward_store(), model_.backward_store(), 0.25);
+  return value;
+}
+
 IterationResult Trainer::step() {
   IterationResult result;
   auto start = Clock::now();
@@ -54,6 +92,7 @@ IterationResult Trainer::step() {
   const BatchCounts counts = count_batch(batch_, model_.env().exit_action());
   const int n_blocks = int(blocks_.size());
   result.times.rollout = seconds_since(start);
+  if (model_.has_backward_network()) result.backward_loss = train_backward_policy();
 
   // Each block builds its loss and, unless ZVar still needs the batch mean, runs backward at once
   // while its tape is hot in cache.
@@ -124,6 +163,97 @@ IterationResult Trainer::step() {
   result.transitions = counts.transitions;
   result.rows = batch_.n_rows();
   return result;
+}
+
+}  // namespace gfn
+
+namespace gfn {
+
+namespace {
+
+std::vector<int64_t> double_bits(const std::vector<double>& values) {
+  std::vector<int64_t> bits(values.size());
+  std::memcpy(bits.data(), values.data(), values.size() * sizeof(double));
+  return bits;
+}
+
+std::vector<double> bits_to_doubles(const std::vector<int64_t>& bits) {
+  std::vector<double> values(bits.size());
+  std::memcpy(values.data(), bits.data(), bits.size() * sizeof(double));
+  return values;
+}
+
+void save_adam(Checkpoint& checkpoint, const std::string& prefix, const Adam<float>& adam) {
+  std::vector<double> learning_rates;
+  for (const AdamGroup& group : adam.groups()) learning_rates.push_back(group.learning_rate);
+  checkpoint.floats[prefix + "first_moment"] = const_cast<Adam<float>&>(adam).first_moment();
+  checkpoint.floats[prefix + "second_moment"] = const_cast<Adam<float>&>(adam).second_moment();
+  checkpoint.integers[prefix + "steps"] = {adam.steps()};
+  checkpoint.integers[prefix + "learning_rates"] = double_bits(learning_rates);
+}
+
+void restore_values(FlatVector<float>& target, const FlatVector<float>& source, const std::string& what) {
+  if (source.size() != target.size()) throw std::runtime_error("checkpoint " + what + " do not match the configuration");
+  target = source;
+}
+
+void restore_adam(const Checkpoint& checkpoint, const std::string& prefix, Adam<float>& adam) {
+  restore_values(adam.first_moment(), checkpoint.float_array(prefix + "first_moment"), "optimiser moments");
+  restore_values(adam.second_moment(), checkpoint.float_array(prefix + "second_moment"), "optimiser moments");
+  const auto& steps = checkpoint.integer_array(prefix + "steps");
+  const std::vector<double> learning_rates = bits_to_doubles(checkpoint.integer_array(prefix + "learning_rates"));
+  if (steps.size() != 1 || learning_rates.size() != adam.groups().size())
+    throw std::runtime_error("checkpoint optimiser state does not match the configuration");
+  adam.set_steps(steps[0]);
+  for (size_t g = 0; g < learning_rates.size(); ++g) adam.mutable_groups()[g].learning_rate = learning_rates[g];
+}
+
+}  // namespace
+
+void Trainer::save(Checkpoint& checkpoint) const {
+  checkpoint.iteration = iteration_;
+  checkpoint.floats["parameters"] = model_.store().values();
+  save_adam(checkpoint, "adam.", adam_);
+  if (!model_.has_backward_network()) return;
+  checkpoint.floats["backward.parameters"] = model_.backward_store().values();
+  checkpoint.floats["backward.target"] = model_.target_backward_store().values();
+  save_adam(checkpoint, "backward.adam.", backward_adam_);
+  for (size_t i = 0; i < recent_batches_.size(); ++i) {
+    const TrajectoryBatch& batch = recent_batches_[i];
+    const std::string prefix = "recent." + std::to_string(i) + ".";
+    checkpoint.integers[prefix + "states"].assign(batch.states.begin(), batch.states.end());
+    checkpoint.integers[prefix + "actions"].assign(batch.actions.begin(), batch.actions.end());
+    checkpoint.integers[prefix + "offsets"].assign(batch.offsets.begin(), batch.offsets.end());
+    checkpoint.integers[prefix + "log_rewards"] = double_bits(batch.log_rewards);
+  }
+}
+
+void Trainer::restore(const Checkpoint& checkpoint) {
+  restore_values(model_.store().values(), checkpoint.float_array("parameters"), "parameters");
+  restore_adam(checkpoint, "adam.", adam_);
+  iteration_ = checkpoint.iteration;
+  if (!model_.has_backward_network()) return;
+  restore_values(model_.backward_store().values(), checkpoint.float_array("backward.parameters"), "P_B parameters");
+  restore_values(model_.target_backward_store().values(), checkpoint.float_array("backward.target"),
+                 "P_B parameters");
+  restore_adam(checkpoint, "backward.adam.", backward_adam_);
+  recent_batches_.clear();
+  for (int i = 0; checkpoint.integers.count("recent." + std::to_string(i) + ".states"); ++i) {
+    const std::string prefix = "recent." + std::to_string(i) + ".";
+    TrajectoryBatch batch;
+    batch.state_width = model_.env().state_width();
+    const auto& states = checkpoint.integer_array(prefix + "states");
+    batch.states.assign(states.begin(), states.end());
+    const auto& actions = checkpoint.integer_array(prefix + "actions");
+    batch.actions.assign(actions.begin(), actions.end());
+    const auto& offsets = checkpoint.integer_array(prefix + "offsets");
+    batch.offsets.assign(offsets.begin(), offsets.end());
+    batch.log_rewards = bits_to_doubles(checkpoint.integer_array(prefix + "log_rewards"));
+    if (batch.offsets.empty() || batch.states.size() != size_t(batch.n_rows()) * batch.state_width ||
+        batch.actions.size() != size_t(batch.n_rows()) || batch.log_rewards.size() + 1 != batch.offsets.size())
+      throw std::runtime_error("checkpoint batch history is corrupted");
+    recent_batches_.push_back(std::move(batch));
+  }
 }
 
 }  // namespace gfn

@@ -2,6 +2,11 @@
 // evaluates the objective over all transitions in parallel blocks with per-block gradient buffers,
 // reduces them in block order, checks for NaN/infinity and takes one Adam step (log Z in its own group).
 //
+// With --pb tlm / pessimistic, each iteration first takes one Adam step on the P_B network alone,
+// minimising the negative log-likelihood of the moves of the current batch (tlm, learning rate
+// decayed by 0.999 per iteration) or of a random batch among the last 20 (pessimistic, no decay),
+// then Polyak-averages the target P_B (tau 0.25) that the forward objective reads.
+//
 // Deterministic: given the seed, the loss history and parameters are bit-identical on any thread
 // count (fixed blocks, per-trajectory random streams, fixed reduction order).
 //
@@ -9,11 +14,13 @@
 //   for (int i = 0; i < 1000; ++i) trainer.step();
 #pragma once
 
+#include <cmath>
 #include <memory>
 #include <stdexcept>
 #include <vector>
 
 #include "core/adam.hpp"
+#include "core/checkpoint.hpp"
 #include "core/objectives.hpp"
 #include "core/sampler.hpp"
 
@@ -49,6 +56,7 @@ struct PhaseTimes {
 
 struct IterationResult {
   double loss = 0;
+  double backward_loss = NAN;  // TLM's P_B negative log-likelihood, when there is one
   int trajectories = 0;
   int transitions = 0;
   int rows = 0;  // states evaluated by the loss (and by rollout)
@@ -69,6 +77,11 @@ class Trainer {
   const TrajectoryBatch& batch() const { return batch_; }
   const TrainConfig& config() const { return config_; }
 
+  // Everything training depends on (parameters, optimisers, P_B networks, recent batches, iteration),
+  // so a restored trainer continues bit-identically. restore() throws on a mismatching layout.
+  void save(Checkpoint& checkpoint) const;
+  void restore(const Checkpoint& checkpoint);
+
  private:
   struct Block {
     Tape<float> tape;
@@ -79,9 +92,18 @@ class Trainer {
   };
   static double run_backward(Block& block);  // zeroes the block's gradient, runs backward; seconds
 
+  double train_backward_policy();  // returns the P_B loss
+
   TrainConfig config_;
   Model<float> model_;
   Adam<float> adam_;
+  // TLM / pessimistic P_B training.
+  Adam<float> backward_adam_;
+  FlatVector<float> backward_gradient_;
+  Tape<float> backward_tape_;
+  ModelScratch backward_scratch_;
+  std::vector<int> backward_columns_;
+  std::vector<TrajectoryBatch> recent_batches_;  // pessimistic: ring of the last 20 batches
   Sampler sampler_;
   TrajectoryBatch batch_;
   std::vector<std::unique_ptr<Block>> blocks_;  // block 0's gradient receives the reduced gradient
