@@ -40,6 +40,13 @@ TrainConfig RunOptions::train_config() const {
   config.objective.log_reward_floor = !std::isnan(log_reward_floor) ? log_reward_floor
                                       : floored_by_default          ? -12.0
                                                                     : -std::numeric_limits<double>::infinity();
+  config.dqn.munchausen_alpha = munchausen_alpha;
+  config.dqn.lambda = !std::isnan(lambda) ? lambda
+                      : config.objective.kind == LossKind::MunchausenDqn ? 1 / (1 - munchausen_alpha)
+                                                                          : 1.0;
+  config.dqn.target_tau = target_tau;
+  config.dqn.replay_capacity = replay_capacity;
+  config.dqn.replay_batch = replay_batch;
   config.batch = batch;
   config.learning_rate = lr;
   config.log_z_learning_rate = lr_log_z;
@@ -68,6 +75,13 @@ void RunOptions::validate() const {
   require(epsilon >= 0 && epsilon <= 1, "--epsilon must be in [0, 1] (got " + format_double(epsilon) + ")");
   require(std::isfinite(sf_bias), "--sf-bias must be finite");
   require(subtb_lambda > 0, "--subtb-lambda must be positive (got " + format_double(subtb_lambda) + ")");
+  require(std::isnan(lambda) || lambda > 0, "--lambda must be positive (got " + format_double(lambda) + ")");
+  require(munchausen_alpha >= 0 && munchausen_alpha < 1,
+          "--munchausen-alpha must be in [0, 1) (got " + format_double(munchausen_alpha) + ")");
+  require(target_tau > 0 && target_tau <= 1, "--target-tau must be in (0, 1] (got " + format_double(target_tau) + ")");
+  require(replay_capacity >= 1 && replay_capacity <= (1 << 29),
+          "--replay-capacity must be in [1, 2^29] (got " + std::to_string(replay_capacity) + ")");
+  require(replay_batch >= 1, "--replay-batch must be at least 1 (got " + std::to_string(replay_batch) + ")");
   require(eval_every >= 1, "--eval-every must be at least 1 (got " + std::to_string(eval_every) + ")");
   require(window >= 1, "--window must be at least 1");
   require(threads >= 0, "--threads must be non-negative (0: all cores)");
@@ -80,7 +94,9 @@ std::string RunOptions::to_text() const {
       << "\nR0=" << (env.r0 ? format_double(*env.r0) : "") << "\nR1=" << (env.r1 ? format_double(*env.r1) : "")
       << "\nR2=" << (env.r2 ? format_double(*env.r2) : "") << "\nn=" << env.n << "\nk=" << env.k
       << "\nbeta=" << format_double(env.beta) << "\nloss=" << loss << "\nsubtb_lambda=" << format_double(subtb_lambda)
-      << "\nlog_reward_floor=" << format_double(log_reward_floor) << "\npolicy=" << policy << "\nhidden=" << hidden
+      << "\nlog_reward_floor=" << format_double(log_reward_floor) << "\nlambda=" << format_double(lambda)
+      << "\nmunchausen_alpha=" << format_double(munchausen_alpha) << "\ntarget_tau=" << format_double(target_tau)
+      << "\nreplay_capacity=" << replay_capacity << "\nreplay_batch=" << replay_batch << "\npolicy=" << policy << "\nhidden=" << hidden
       << "\nlayers=" << layers << "\ntied=" << tied << "\npb=" << pb << "\nbatch=" << batch
       << "\niters=" << iterations << "\nlr=" << format_double(lr) << "\nlr_logz=" << format_double(lr_log_z)
       << "\nweight_decay=" << format_double(weight_decay) << "\ntemperature=" << format_double(temperature)
@@ -123,6 +139,11 @@ RunOptions RunOptions::from_text(const std::string& text) {
     options.loss = get("loss");
     options.subtb_lambda = std::stod(get("subtb_lambda"));
     options.log_reward_floor = std::stod(get("log_reward_floor"));
+    options.lambda = std::stod(get("lambda"));
+    options.munchausen_alpha = std::stod(get("munchausen_alpha"));
+    options.target_tau = std::stod(get("target_tau"));
+    options.replay_capacity = std::stoi(get("replay_capacity"));
+    options.replay_batch = std::stoi(get("replay_batch"));
     options.policy = get("policy");
     options.hidden = std::stoi(get("hidden"));
     options.layers = std::stoi(get("layers"));
@@ -156,6 +177,10 @@ std::string RunOptions::to_json() const {
   json.add("loss", loss).add("subtb_lambda", subtb_lambda);
   const TrainConfig train = train_config();
   json.add("log_reward_floor", train.objective.log_reward_floor);
+  if (train.objective.kind == LossKind::SoftDqn || train.objective.kind == LossKind::MunchausenDqn) {
+    json.add("lambda", train.dqn.lambda).add("munchausen_alpha", munchausen_alpha).add("target_tau", target_tau);
+    json.add("replay_capacity", replay_capacity).add("replay_batch", replay_batch);
+  }
   json.add("policy", policy).add("hidden", hidden).add("layers", layers).add("tied", tied).add("pb", pb);
   json.add("batch", batch).add("iters", (long long)iterations).add("lr", lr).add("lr_logz", lr_log_z);
   json.add("weight_decay", weight_decay).add("temperature", temperature).add("epsilon", epsilon);
@@ -177,10 +202,19 @@ void add_run_flags(CLI::App* command, RunOptions& options) {
   command->add_option("--R2", options.env.r2, "HyperGrid band bonus (overrides the preset)");
   command->add_option("--n", options.env.n, "BitSeq length in bits")->capture_default_str();
   command->add_option("--k", options.env.k, "BitSeq bits per word")->capture_default_str();
-  command->add_option("--loss", options.loss, "Objective: tb, db, modified-db, subtb, zvar, fm")->capture_default_str();
+  command->add_option("--loss", options.loss, "Objective: tb, db, modified-db, subtb, zvar, fm, soft-dqn, munchausen-dqn")->capture_default_str();
   command->add_option("--subtb-lambda", options.subtb_lambda, "SubTB geometric weight")->capture_default_str();
   command->add_option("--log-reward-floor", options.log_reward_floor,
                       "Clip log R below at this (default: -12 for tb and subtb, none otherwise)");
+  command->add_option("--lambda", options.lambda, "Soft DQN entropy weight (default 1, Munchausen 1/(1-alpha))");
+  command->add_option("--munchausen-alpha", options.munchausen_alpha, "Munchausen bonus weight")
+      ->capture_default_str();
+  command->add_option("--target-tau", options.target_tau, "Polyak rate of the DQN target network")
+      ->capture_default_str();
+  command->add_option("--replay-capacity", options.replay_capacity, "Prioritized replay capacity (transitions)")
+      ->capture_default_str();
+  command->add_option("--replay-batch", options.replay_batch, "Replayed transitions per DQN update")
+      ->capture_default_str();
   command->add_option("--policy", options.policy, "Estimators: mlp or tabular")->capture_default_str();
   command->add_option("--hidden", options.hidden, "MLP hidden width")->capture_default_str();
   command->add_option("--layers", options.layers, "MLP hidden layers")->capture_default_str();

@@ -19,6 +19,12 @@ struct RunOptions {
   double subtb_lambda = 0.9;
   // log R is clipped below at this; NaN (unset) means -12 for TB and SubTB and no floor otherwise.
   double log_reward_floor = std::numeric_limits<double>::quiet_NaN();
+  // soft-dqn / munchausen-dqn; lambda NaN (unset) means 1 for soft DQN and 1/(1 - alpha) for Munchausen.
+  double lambda = std::numeric_limits<double>::quiet_NaN();
+  double munchausen_alpha = 0.15;
+  double target_tau = 0.25;
+  int replay_capacity = 100000;
+  int replay_batch = 256;
   std::string policy = "mlp";     // mlp | tabular
   int hidden = 256;
   int layers = 2;

@@ -9,7 +9,6 @@
 #include <limits>
 #include <stdexcept>
 
-#include "core/parallel.hpp"
 #include "core/random.hpp"
 #include "core/rank_correlation.hpp"
 

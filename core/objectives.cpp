@@ -15,7 +15,10 @@ LossKind loss_kind_from_name(const std::string& name) {
   if (name == "subtb") return LossKind::SubTrajectoryBalance;
   if (name == "zvar") return LossKind::LogPartitionVariance;
   if (name == "fm") return LossKind::FlowMatching;
-  throw std::invalid_argument("--loss: unknown objective '" + name + "' (tb, db, modified-db, subtb, zvar, fm)");
+  if (name == "soft-dqn") return LossKind::SoftDqn;
+  if (name == "munchausen-dqn") return LossKind::MunchausenDqn;
+  throw std::invalid_argument("--loss: unknown objective '" + name +
+                              "' (tb, db, modified-db, subtb, zvar, fm, soft-dqn, munchausen-dqn)");
 }
 
 std::string loss_name(LossKind kind) {
@@ -26,6 +29,8 @@ std::string loss_name(LossKind kind) {
     case LossKind::SubTrajectoryBalance: return "subtb";
     case LossKind::LogPartitionVariance: return "zvar";
     case LossKind::FlowMatching: return "fm";
+    case LossKind::SoftDqn: return "soft-dqn";
+    case LossKind::MunchausenDqn: return "munchausen-dqn";
   }
   return "?";
 }
@@ -147,9 +152,11 @@ NodeId BlockObjective<Scalar>::build(Tape<Scalar>& tape, FlatVector<Scalar>* gra
       zeta_ = tape.sub(sums, log_reward_column(tape));
       return -1;
     }
-    case LossKind::FlowMatching: break;
+    case LossKind::FlowMatching:
+    case LossKind::SoftDqn:
+    case LossKind::MunchausenDqn: break;
   }
-  return -1;
+  throw std::logic_error("BlockObjective: " + loss_name(config.kind) + " is not a block objective");
 }
 
 // TB: residual_b = log Z + sum_t (log P_F - log P_B) - log R_b.

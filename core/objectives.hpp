@@ -14,6 +14,7 @@
 #pragma once
 
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -22,10 +23,17 @@
 
 namespace gfn {
 
+// SoftDqn and MunchausenDqn are trained by SoftDqnLearner (core/soft_dqn.hpp), not by BlockObjective.
 enum class LossKind { TrajectoryBalance, DetailedBalance, ModifiedDetailedBalance, SubTrajectoryBalance,
-                      LogPartitionVariance, FlowMatching };
+                      LogPartitionVariance, FlowMatching, SoftDqn, MunchausenDqn };
 
-// Names as on the command line: tb, db, modified-db, subtb, zvar, fm.
+// Thrown when a loss or a gradient stops being finite; names the iteration and the quantity.
+class TrainingDiverged : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Names as on the command line: tb, db, modified-db, subtb, zvar, fm, soft-dqn, munchausen-dqn.
 LossKind loss_kind_from_name(const std::string& name);
 std::string loss_name(LossKind kind);
 

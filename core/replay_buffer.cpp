@@ -53,6 +53,13 @@ int ReplayBuffer::add(const int32_t* state, int action, const int32_t* next_stat
   return slot;
 }
 
+void ReplayBuffer::set_ring_position(int next_slot, int64_t n_added) {
+  if (next_slot < 0 || next_slot >= capacity_ || n_added < size_ || (size_ < capacity_ && next_slot != size_))
+    throw std::invalid_argument("ReplayBuffer::set_ring_position: inconsistent ring position");
+  next_ = next_slot;
+  n_added_ = n_added;
+}
+
 void ReplayBuffer::sample(int n, Rng& rng, std::vector<int>& indices) const {
   if (size_ == 0) throw std::logic_error("ReplayBuffer::sample: the buffer is empty");
   if (n < 0) throw std::invalid_argument("ReplayBuffer::sample: n must be >= 0");

@@ -64,6 +64,10 @@ class ReplayBuffer {
   double weight(int i) const { return tree_[leaves_ + i]; } // priority^alpha
   double sample_probability(int i) const { return weight(i) / total_weight(); }
 
+  // Checkpoint support: re-add the saved slots 0..size-1 in order (with their stored priorities) into
+  // an empty buffer, then put the ring position back. The sum tree is then identical to the saved one.
+  void set_ring_position(int next_slot, int64_t n_added);
+
   // Copies the fields of slots indices[0..n) into caller buffers: states and next_states N x S,
   // actions, done (0/1) and log_rewards N. Any pointer may be nullptr to skip that field.
   void gather(const int* indices, int n, int32_t* states, int* actions, int32_t* next_states, uint8_t* done,

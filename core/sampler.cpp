@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <limits>
 #include <stdexcept>
 
@@ -60,11 +61,20 @@ void Sampler::sample(int n, uint64_t seed, uint64_t iteration, const SamplingOpt
   scratch_.resize(max_threads());
 
   const int n_blocks = (n + block_size_ - 1) / block_size_;
+  // An exception must not leave an OpenMP region (that terminates the process): keep the first one
+  // and rethrow it after the region.
+  std::exception_ptr failure;
 #pragma omp parallel for schedule(dynamic, 1) if (n_blocks > 1)
   for (int block = 0; block < n_blocks; ++block) {
     const int first = block * block_size_;
-    sample_block(first, std::min(block_size_, n - first), seed, iteration, options, scratch_[thread_id()]);
+    try {
+      sample_block(first, std::min(block_size_, n - first), seed, iteration, options, scratch_[thread_id()]);
+    } catch (...) {
+#pragma omp critical(gfn_sampler_failure)
+      if (!failure) failure = std::current_exception();
+    }
   }
+  if (failure) std::rethrow_exception(failure);
 
   batch.state_width = state_width;
   batch.offsets.resize(n + 1);
@@ -124,7 +134,7 @@ void Sampler::sample_block(int first, int count, uint64_t seed, uint64_t iterati
       int32_t* current = row_of(trajectory, row);
       const int action = draw_action(logp.row(j).data(), n_actions, exit_action, options, scratch.rngs[trajectory - first],
                                      scratch.probabilities.data());
-      if (action < 0) throw std::logic_error("Sampler: a live state has no valid action");
+      if (action < 0) throw NonFinitePolicy("P_F gives no valid action a finite probability (non-finite policy)");
       staged_actions_[size_t(trajectory) * max_rows_ + row] = action;
       if (action == exit_action) {
         staged_log_rewards_[trajectory] = env.log_reward(current);

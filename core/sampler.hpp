@@ -10,6 +10,7 @@
 // which actions are drawn; objectives recompute the on-policy log-probabilities.
 #pragma once
 
+#include <stdexcept>
 #include <vector>
 
 #include "core/model.hpp"
@@ -23,11 +24,19 @@ struct SamplingOptions {
   double sf_bias = 0;
 };
 
+// Thrown by Sampler::sample when P_F gives no valid action a finite probability at a live state:
+// the policy is not finite (e.g. NaN logits after a diverged update; a finite policy never does this).
+class NonFinitePolicy : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class Sampler {
  public:
   explicit Sampler(const Model<float>& model, int block_size = 16);
 
-  // Samples n trajectories into `batch` (its buffers are reused).
+  // Samples n trajectories into `batch` (its buffers are reused). Throws NonFinitePolicy (after the
+  // parallel region: no exception escapes a thread).
   void sample(int n, uint64_t seed, uint64_t iteration, const SamplingOptions& options, TrajectoryBatch& batch);
 
  private:

@@ -32,7 +32,14 @@ Trainer::Trainer(const Environment& env, const ModelConfig& model_config, const 
     backward_adam_ = Adam<float>(model_.backward_store(), {AdamGroup{config.learning_rate, config.weight_decay}});
     backward_gradient_ = model_.backward_store().make_gradient();
   }
-  const int n_blocks = (config.batch + config.block_size - 1) / config.block_size;
+  const bool dqn = config.objective.kind == LossKind::SoftDqn || config.objective.kind == LossKind::MunchausenDqn;
+  const int n_blocks = dqn ? 1 : (config.batch + config.block_size - 1) / config.block_size;
+  if (dqn) {
+    SoftDqnConfig dqn_config = config.dqn;
+    dqn_config.munchausen = config.objective.kind == LossKind::MunchausenDqn;
+    dqn_config.log_reward_floor = config.objective.log_reward_floor;
+    dqn_ = std::make_unique<SoftDqnLearner>(model_, dqn_config, config.seed);
+  }
   for (int b = 0; b < n_blocks; ++b) {
     blocks_.push_back(std::make_unique<Block>());
     blocks_.back()->gradient = model_.store().make_gradient();
@@ -88,11 +95,26 @@ IterationResult Trainer::step() {
   IterationResult result;
   auto start = Clock::now();
   const int batch_size = config_.batch;
-  sampler_.sample(batch_size, config_.seed, uint64_t(iteration_), config_.sampling, batch_);
+  try {
+    sampler_.sample(batch_size, config_.seed, uint64_t(iteration_), config_.sampling, batch_);
+  } catch (const NonFinitePolicy& error) {
+    throw TrainingDiverged("training diverged at iteration " + std::to_string(iteration_ + 1) + ": rollout: " +
+                           error.what());
+  }
   const BatchCounts counts = count_batch(batch_, model_.env().exit_action());
   const int n_blocks = int(blocks_.size());
   result.times.rollout = seconds_since(start);
   if (model_.has_backward_network()) result.backward_loss = train_backward_policy();
+  if (dqn_) {
+    start = Clock::now();
+    result.loss = dqn_->step(batch_, iteration_, adam_, blocks_[0]->gradient);
+    ++iteration_;
+    result.times.backward = seconds_since(start);
+    result.trajectories = counts.trajectories;
+    result.transitions = counts.transitions;
+    result.rows = batch_.n_rows();
+    return result;
+  }
 
   // Each block builds its loss and, unless ZVar still needs the batch mean, runs backward at once
   // while its tape is hot in cache.
@@ -214,6 +236,7 @@ void Trainer::save(Checkpoint& checkpoint) const {
   checkpoint.iteration = iteration_;
   checkpoint.floats["parameters"] = model_.store().values();
   save_adam(checkpoint, "adam.", adam_);
+  if (dqn_) dqn_->save(checkpoint);
   if (!model_.has_backward_network()) return;
   checkpoint.floats["backward.parameters"] = model_.backward_store().values();
   checkpoint.floats["backward.target"] = model_.target_backward_store().values();
@@ -232,6 +255,7 @@ void Trainer::restore(const Checkpoint& checkpoint) {
   restore_values(model_.store().values(), checkpoint.float_array("parameters"), "parameters");
   restore_adam(checkpoint, "adam.", adam_);
   iteration_ = checkpoint.iteration;
+  if (dqn_) dqn_->restore(checkpoint);
   if (!model_.has_backward_network()) return;
   restore_values(model_.backward_store().values(), checkpoint.float_array("backward.parameters"), "P_B parameters");
   restore_values(model_.target_backward_store().values(), checkpoint.float_array("backward.target"),

@@ -23,6 +23,7 @@
 #include "core/checkpoint.hpp"
 #include "core/objectives.hpp"
 #include "core/sampler.hpp"
+#include "core/soft_dqn.hpp"
 
 namespace gfn {
 
@@ -34,14 +35,9 @@ struct TrainConfig {
   double weight_decay = 0;              // decoupled, networks only
   double max_gradient_norm = 0;         // 0: no clipping
   SamplingOptions sampling;
+  SoftDqnConfig dqn;                    // --loss soft-dqn / munchausen-dqn
   uint64_t seed = 0;
   int block_size = 16;                  // trajectories per parallel block
-};
-
-// Thrown when the loss or a gradient stops being finite; names the iteration and the quantity.
-class TrainingDiverged : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
 };
 
 // Wall-clock seconds of each phase of one iteration. Loss forward and backward run fused per block,
@@ -106,6 +102,7 @@ class Trainer {
   std::vector<TrajectoryBatch> recent_batches_;  // pessimistic: ring of the last 20 batches
   Sampler sampler_;
   TrajectoryBatch batch_;
+  std::unique_ptr<SoftDqnLearner> dqn_;  // soft DQN / Munchausen DQN instead of the blocks
   std::vector<std::unique_ptr<Block>> blocks_;  // block 0's gradient receives the reduced gradient
   int64_t iteration_ = 0;
 };
