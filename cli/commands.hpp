@@ -10,5 +10,6 @@ void add_info_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_sample_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_experiment_command(CLI::App& app);
 
 }  // namespace gfn::cli

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   gfn::cli::add_train_command(app);
   gfn::cli::add_sample_command(app);
   gfn::cli::add_eval_command(app);
+  gfn::cli::add_experiment_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {

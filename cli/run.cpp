@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "cli/json.hpp"
+#include "core/bitseq_likelihood.hpp"
 #include "core/parallel.hpp"
 
 namespace gfn::cli {
@@ -50,6 +51,8 @@ Run::Run(const RunOptions& options) : options_(options) {
   if (options_.policy == "tabular" && !enumeration_)
     throw std::invalid_argument("--policy tabular needs an enumerable environment (at most 10 million states)");
   trainer_ = std::make_unique<Trainer>(*env_, options_.model_config(), options_.train_config());
+  bitseq_ = dynamic_cast<const BitSeq*>(env_.get());
+  if (bitseq_) test_set_ = bitseq_states_from_bits(*bitseq_, bitseq_->reward().test_set());
 }
 
 void Run::train() {
@@ -90,17 +93,28 @@ EvaluationRow Run::evaluate() {
   row.wall_s = wall_s_;
   row.loss = last_loss_;
   row.log_z = trainer_->model().has_log_z() ? double(trainer_->model().log_z_value()) : NAN;
-  if (enumeration_) {
+  const bool exact_due = options_.exact_every == 0 || row.iteration % options_.exact_every == 0 ||
+                         row.iteration == options_.iterations;
+  if (enumeration_ && exact_due) {
     const ExactMetrics exact =
         compare_distributions(terminating_distribution(trainer_->model(), *enumeration_),
                               enumeration_->true_distribution());
     row.l1_exact = exact.l1;
     row.jsd_exact = exact.jsd;
     row.kl_exact = exact.kl;
+  }
+  if (enumeration_) {
     row.l1_empirical = window_->l1_sum(enumeration_->true_distribution());
     row.l1_empirical_mean = row.l1_empirical / double(enumeration_->n_states());
   }
   row.modes_found = modes_.found();
+  const BackwardPolicy backward = trainer_->model().config().backward;
+  const bool learned_backward = backward == BackwardPolicy::Learned || backward == BackwardPolicy::Tlm ||
+                                backward == BackwardPolicy::Pessimistic;
+  if (learned_backward && trainer_->batch().n_trajectories() > 0)
+    row.pb_deviation = backward_deviation_from_uniform(trainer_->model(), trainer_->batch());
+  if (bitseq_ && (row.iteration % options_.corr_every == 0 || row.iteration == options_.iterations))
+    row.spearman = bitseq_rank_correlation(trainer_->model(), *bitseq_, test_set_, kDefaultFillOrders, options_.seed);
   history_.push_back(row);
   return row;
 }
@@ -123,7 +137,8 @@ Checkpoint Run::checkpoint() const {
     columns["history.modes_found"].push_back(row.modes_found);
     for (auto [name, value] : {std::pair{"wall_s", row.wall_s}, {"loss", row.loss}, {"log_z", row.log_z},
                                {"l1_exact", row.l1_exact}, {"jsd_exact", row.jsd_exact}, {"kl_exact", row.kl_exact},
-                               {"l1_empirical", row.l1_empirical}, {"l1_empirical_mean", row.l1_empirical_mean}})
+                               {"l1_empirical", row.l1_empirical}, {"l1_empirical_mean", row.l1_empirical_mean},
+                               {"spearman", row.spearman}, {"pb_deviation", row.pb_deviation}})
       columns[std::string("history.") + name].push_back(bits_of(value));
   }
   return checkpoint;
@@ -169,6 +184,8 @@ void Run::restore(const Checkpoint& checkpoint) {
     row.kl_exact = double_of(column("kl_exact"));
     row.l1_empirical = double_of(column("l1_empirical"));
     row.l1_empirical_mean = double_of(column("l1_empirical_mean"));
+    row.spearman = double_of(column("spearman"));
+    row.pb_deviation = double_of(column("pb_deviation"));
     history_.push_back(row);
   }
 }
@@ -206,12 +223,13 @@ void Run::write_outputs(const std::string& dir) const {
 
   std::ostringstream csv;
   csv << "iteration,trajectories,transitions,wall_s,loss,log_z,l1_exact,jsd_exact,kl_exact,l1_empirical_sum,"
-         "l1_empirical_mean,modes_found\n";
+         "l1_empirical_mean,modes_found,spearman,pb_deviation\n";
   csv.precision(10);
   for (const EvaluationRow& row : history_)
     csv << row.iteration << "," << row.trajectories << "," << row.transitions << "," << row.wall_s << "," << row.loss
         << "," << row.log_z << "," << row.l1_exact << "," << row.jsd_exact << "," << row.kl_exact << ","
-        << row.l1_empirical << "," << row.l1_empirical_mean << "," << row.modes_found << "\n";
+        << row.l1_empirical << "," << row.l1_empirical_mean << "," << row.modes_found << "," << row.spearman << ","
+        << row.pb_deviation << "\n";
   write_file_atomically(dir + "/metrics.csv", csv.str());
   checkpoint().save(dir + "/checkpoint.bin");
 
@@ -254,6 +272,8 @@ std::string Run::summary_json() const {
     json.add("l1_empirical_mean", last.l1_empirical_mean);
   }
   json.add("modes_found", (long long)modes_.found()).add("n_modes", (long long)env_->n_modes());
+  if (bitseq_) json.add("spearman", last.spearman);
+  if (std::isfinite(last.pb_deviation)) json.add("pb_deviation", last.pb_deviation);
   json.add("threads", max_threads()).add("seed", (unsigned long)options_.seed);
   return json.str();
 }
@@ -262,6 +282,7 @@ std::unique_ptr<Run> load_run(const std::string& checkpoint_path) {
   const Checkpoint checkpoint = Checkpoint::load(checkpoint_path);
   RunOptions options = RunOptions::from_text(checkpoint.config);
   options.quiet = true;
+  options.exact_every = 0;  // `gfn eval` always wants the exact metrics
   auto run = std::make_unique<Run>(options);
   run->restore(checkpoint);
   return run;

@@ -14,6 +14,7 @@
 #include "cli/run_options.hpp"
 #include "core/checkpoint.hpp"
 #include "core/evaluation.hpp"
+#include "envs/bitseq.hpp"
 
 namespace gfn::cli {
 
@@ -23,6 +24,8 @@ struct EvaluationRow {
   double l1_exact = NAN, jsd_exact = NAN, kl_exact = NAN;
   double l1_empirical = NAN, l1_empirical_mean = NAN;  // sum over states, and that sum / n_states
   int64_t modes_found = 0;
+  double spearman = NAN;      // BitSeq: rank correlation of log P_T and log R on the test set
+  double pb_deviation = NAN;  // learned P_B: mean |log P_B - log uniform| over the last batch
 };
 
 class Run {
@@ -59,6 +62,8 @@ class Run {
   std::unique_ptr<Enumeration> enumeration_;  // null when not enumerable
   std::unique_ptr<Trainer> trainer_;
   std::unique_ptr<TerminalWindow> window_;
+  const BitSeq* bitseq_ = nullptr;  // the environment, when it is the non-autoregressive BitSeq
+  StateMatrix test_set_;            // BitSeq test strings, L words each
   ModeTracker modes_;
   std::vector<EvaluationRow> history_;
   int64_t trajectories_ = 0, transitions_ = 0;

@@ -51,7 +51,8 @@ TrainConfig RunOptions::train_config() const {
   config.learning_rate = lr;
   config.log_z_learning_rate = lr_log_z;
   config.weight_decay = weight_decay;
-  config.sampling = SamplingOptions{temperature, epsilon, sf_bias};
+  const bool bitseq = env.env == "bitseq" || env.env == "bitseq-ar";
+  config.sampling = SamplingOptions{temperature, !std::isnan(epsilon) ? epsilon : bitseq ? 0.001 : 0.0, sf_bias};
   config.seed = seed;
   return config;
 }
@@ -72,7 +73,7 @@ void RunOptions::validate() const {
   require(weight_decay >= 0, "--weight-decay must be non-negative (got " + format_double(weight_decay) + ")");
   require(temperature > 0 && std::isfinite(temperature),
           "--temperature must be positive (got " + format_double(temperature) + ")");
-  require(epsilon >= 0 && epsilon <= 1, "--epsilon must be in [0, 1] (got " + format_double(epsilon) + ")");
+  require(std::isnan(epsilon) || (epsilon >= 0 && epsilon <= 1), "--epsilon must be in [0, 1] (got " + format_double(epsilon) + ")");
   require(std::isfinite(sf_bias), "--sf-bias must be finite");
   require(subtb_lambda > 0, "--subtb-lambda must be positive (got " + format_double(subtb_lambda) + ")");
   require(std::isnan(lambda) || lambda > 0, "--lambda must be positive (got " + format_double(lambda) + ")");
@@ -84,6 +85,8 @@ void RunOptions::validate() const {
   require(replay_batch >= 1, "--replay-batch must be at least 1 (got " + std::to_string(replay_batch) + ")");
   require(eval_every >= 1, "--eval-every must be at least 1 (got " + std::to_string(eval_every) + ")");
   require(window >= 1, "--window must be at least 1");
+  require(exact_every >= 0, "--exact-every must be non-negative (got " + std::to_string(exact_every) + ")");
+  require(corr_every >= 1, "--corr-every must be at least 1 (got " + std::to_string(corr_every) + ")");
   require(threads >= 0, "--threads must be non-negative (0: all cores)");
 }
 
@@ -101,7 +104,7 @@ std::string RunOptions::to_text() const {
       << "\niters=" << iterations << "\nlr=" << format_double(lr) << "\nlr_logz=" << format_double(lr_log_z)
       << "\nweight_decay=" << format_double(weight_decay) << "\ntemperature=" << format_double(temperature)
       << "\nepsilon=" << format_double(epsilon) << "\nsf_bias=" << format_double(sf_bias) << "\nseed=" << seed
-      << "\neval_every=" << eval_every << "\nwindow=" << window << "\n";
+      << "\neval_every=" << eval_every << "\nexact_every=" << exact_every << "\ncorr_every=" << corr_every << "\nwindow=" << window << "\n";
   return out.str();
 }
 
@@ -159,6 +162,8 @@ RunOptions RunOptions::from_text(const std::string& text) {
     options.sf_bias = std::stod(get("sf_bias"));
     options.seed = std::stoull(get("seed"));
     options.eval_every = std::stoi(get("eval_every"));
+    options.exact_every = std::stoi(get("exact_every"));
+    options.corr_every = std::stoi(get("corr_every"));
     options.window = std::stoll(get("window"));
   } catch (const std::logic_error&) {  // std::stoi and friends on garbage
     throw std::runtime_error("run configuration has a malformed number");
@@ -183,8 +188,9 @@ std::string RunOptions::to_json() const {
   }
   json.add("policy", policy).add("hidden", hidden).add("layers", layers).add("tied", tied).add("pb", pb);
   json.add("batch", batch).add("iters", (long long)iterations).add("lr", lr).add("lr_logz", lr_log_z);
-  json.add("weight_decay", weight_decay).add("temperature", temperature).add("epsilon", epsilon);
+  json.add("weight_decay", weight_decay).add("temperature", temperature).add("epsilon", train.sampling.epsilon);
   json.add("sf_bias", sf_bias).add("seed", (unsigned long)seed).add("eval_every", eval_every);
+  json.add("exact_every", exact_every).add("corr_every", corr_every);
   json.add("window", (long long)window);
   return json.str();
 }
@@ -228,13 +234,18 @@ void add_run_flags(CLI::App* command, RunOptions& options) {
   command->add_option("--weight-decay", options.weight_decay, "Decoupled weight decay (AdamW)")->capture_default_str();
   command->add_option("--temperature", options.temperature, "Sampling temperature (off-policy)")
       ->capture_default_str();
-  command->add_option("--epsilon", options.epsilon, "Uniform exploration probability (off-policy)")
-      ->capture_default_str();
+  command->add_option("--epsilon", options.epsilon,
+                      "Uniform exploration probability (off-policy; default 0.001 on BitSeq, 0 otherwise)");
   command->add_option("--sf-bias", options.sf_bias, "Subtracted from the exit logit when sampling (off-policy)")
       ->capture_default_str();
   command->add_option("--seed", options.seed, "Random seed")->capture_default_str();
   command->add_option("--threads", options.threads, "OpenMP threads (0: all cores)")->capture_default_str();
   command->add_option("--eval-every", options.eval_every, "Iterations between evaluations")->capture_default_str();
+  command->add_option("--exact-every", options.exact_every,
+                      "Iterations between exact (dynamic programming) metrics; 0: at every evaluation")
+      ->capture_default_str();
+  command->add_option("--corr-every", options.corr_every, "BitSeq: iterations between test-set rank correlations")
+      ->capture_default_str();
   command->add_option("--window", options.window, "Visited terminal states kept for the empirical L1")
       ->capture_default_str();
 }

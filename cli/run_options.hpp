@@ -36,10 +36,12 @@ struct RunOptions {
   double lr_log_z = 0.1;
   double weight_decay = 0;
   double temperature = 1;
-  double epsilon = 0;
+  double epsilon = std::numeric_limits<double>::quiet_NaN();  // NaN (unset): 0.001 on BitSeq, else 0
   double sf_bias = 0;
   uint64_t seed = 0;
   int eval_every = 100;
+  int exact_every = 0;            // iterations between exact (DP) evaluations; 0: at every evaluation
+  int corr_every = 2000;          // BitSeq: iterations between rank correlations on the test set
   int64_t window = 200000;        // visited terminal states kept for the empirical L1
   // Not part of the run's identity (not stored): how and where to run it.
   int threads = 0;                // 0: all cores

@@ -50,6 +50,8 @@ const std::vector<std::pair<std::string, std::function<std::string(const RunOpti
       {"--seed", [](const RunOptions& o) { return std::to_string(o.seed); }},
       {"--eval-every", [](const RunOptions& o) { return std::to_string(o.eval_every); }},
       {"--window", [](const RunOptions& o) { return std::to_string(o.window); }},
+      {"--exact-every", [](const RunOptions& o) { return std::to_string(o.exact_every); }},
+      {"--corr-every", [](const RunOptions& o) { return std::to_string(o.corr_every); }},
   };
   return flags;
 }

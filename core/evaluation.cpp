@@ -76,6 +76,25 @@ ExactMetrics compare_distributions(const std::vector<double>& sampler, const std
   return metrics;
 }
 
+double backward_deviation_from_uniform(const Model<float>& model, const TrajectoryBatch& batch) {
+  Tape<float> tape;
+  ModelScratch scratch;
+  const ModelOutputs outputs = model.evaluate(tape, nullptr, batch.states.data(), batch.n_rows(), scratch);
+  const auto logprobs = tape.value(outputs.backward_logprobs);
+  double total = 0;
+  int64_t count = 0;
+  for (int r = 0; r < batch.n_rows(); ++r) {
+    int parents = 0;
+    for (int a = 0; a < logprobs.cols(); ++a) parents += std::isfinite(logprobs(r, a));
+    for (int a = 0; a < logprobs.cols(); ++a)
+      if (std::isfinite(logprobs(r, a))) {
+        total += std::abs(double(logprobs(r, a)) + std::log(double(parents)));
+        ++count;
+      }
+  }
+  return count > 0 ? total / double(count) : 0.0;
+}
+
 TerminalWindow::TerminalWindow(int64_t n_states, int64_t window) : ring_(window), counts_(n_states, 0) {
   if (window < 1) throw std::invalid_argument("TerminalWindow: window must be positive");
 }

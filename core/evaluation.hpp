@@ -27,6 +27,10 @@ struct ExactMetrics {
 std::vector<double> terminating_distribution(const Model<float>& model, const Enumeration& all);
 ExactMetrics compare_distributions(const std::vector<double>& sampler, const std::vector<double>& target);
 
+// Mean over the batch's non-initial states and their valid backward actions of
+// |log P_B(a | s) - log(1 / number of parents)|: how far a learned P_B has moved from uniform.
+double backward_deviation_from_uniform(const Model<float>& model, const TrajectoryBatch& batch);
+
 // The last `window` terminal states of training, as a histogram over state indices.
 class TerminalWindow {
  public:

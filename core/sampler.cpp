@@ -15,34 +15,38 @@ namespace gfn {
 
 int draw_action(const float* logp, int n_actions, int exit_action, const SamplingOptions& options, Rng& rng,
                 double* probabilities) {
-  const bool on_policy = options.temperature == 1 && options.epsilon == 0 && options.sf_bias == 0;
-  if (on_policy) return rng.categorical(logp, n_actions);
-  const double inverse_temperature = 1 / options.temperature;
-  double max_logit = -std::numeric_limits<double>::infinity();
-  int n_valid = 0;
-  for (int a = 0; a < n_actions; ++a) {
-    if (logp[a] == -std::numeric_limits<float>::infinity()) {
-      probabilities[a] = -std::numeric_limits<double>::infinity();
-      continue;
-    }
-    ++n_valid;
-    probabilities[a] = logp[a] * inverse_temperature - (a == exit_action ? options.sf_bias : 0.0);
-    max_logit = std::max(max_logit, probabilities[a]);
+  constexpr float minus_infinity = -std::numeric_limits<float>::infinity();
+  Eigen::Map<const Eigen::ArrayXf> log_probabilities(logp, n_actions);
+  Eigen::Map<Eigen::ArrayXd> weights(probabilities, n_actions);
+  const bool on_policy = options.temperature == 1 && options.sf_bias == 0;
+  if (on_policy) {
+    weights = log_probabilities.cast<double>().exp();  // vectorised; invalid entries are skipped below
+  } else {
+    const double inverse_temperature = 1 / options.temperature;
+    weights = log_probabilities.cast<double>() * inverse_temperature;
+    if (exit_action >= 0) weights[exit_action] -= options.sf_bias;
+    double max_logit = -std::numeric_limits<double>::infinity();
+    for (int a = 0; a < n_actions; ++a)
+      if (logp[a] != minus_infinity) max_logit = std::max(max_logit, weights[a]);
+    weights = (weights - max_logit).exp();
   }
   double total = 0;
-  for (int a = 0; a < n_actions; ++a) {
-    probabilities[a] = std::exp(probabilities[a] - max_logit);  // exp(-inf) = 0 for invalid actions
-    total += probabilities[a];
-  }
+  int n_valid = 0;
+  for (int a = 0; a < n_actions; ++a)
+    if (logp[a] != minus_infinity) {
+      total += weights[a];
+      ++n_valid;
+    }
+  // p(a) = (1 - epsilon) weight(a) / total + epsilon / n_valid over the valid actions.
   double u = rng.uniform();
   int last_valid = -1;
   for (int a = 0; a < n_actions; ++a) {
-    if (logp[a] == -std::numeric_limits<float>::infinity()) continue;
+    if (logp[a] == minus_infinity) continue;
     last_valid = a;
-    u -= (1 - options.epsilon) * probabilities[a] / total + options.epsilon / n_valid;
+    u -= (1 - options.epsilon) * weights[a] / total + options.epsilon / n_valid;
     if (u < 0) return a;
   }
-  return last_valid;
+  return last_valid;  // rounding left u >= 0: the last valid action
 }
 
 Sampler::Sampler(const Model<float>& model, int block_size)

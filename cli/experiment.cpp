@@ -1,0 +1,202 @@
+// `gfn experiment`: the paper protocols of the TLM and soft-RL papers (REFERENCE 6) as a grid of runs
+// (objective x backward policy x seed, and reward preset on HyperGrid), run in parallel over cores,
+// each writing its own directory; then a summary table (markdown and CSV) and SVG curves.
+//
+//   hypergrid-tlm: HyperGrid 20^4 standard and hard, 16 trajectories per iteration, 62500 iterations,
+//                  MLP 2x256, lr 1e-3, log Z lr 0.1, metrics every 100 iterations (mean empirical L1
+//                  over the last 200000 visited states).
+//   bitseq-tlm:    BitSeq n=120 k=8, 16 sequences per iteration, 50000 iterations, lr 1e-3, weight decay
+//                  1e-5, epsilon 0.001, SubTB lambda 0.9, metrics every 2000 iterations.
+// --iters and --eval-every shorten a protocol (e.g. a smoke run in CI).
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <sstream>
+
+#include "cli/commands.hpp"
+#include "cli/run.hpp"
+#include "core/parallel.hpp"
+
+namespace gfn::cli {
+
+namespace {
+
+struct ExperimentOptions {
+  std::string protocol;
+  std::vector<std::string> algos = {"tb", "db"};
+  std::vector<std::string> backward = {"uniform", "tlm"};
+  std::vector<uint64_t> seeds = {0};
+  std::vector<std::string> rewards = {"standard", "hard"};
+  int64_t iterations = 0;  // 0: the protocol's
+  int eval_every = 0;      // 0: the protocol's
+  int threads = 0;         // parallel runs (0: all cores)
+  std::string out = "experiment";
+};
+
+struct Finished {
+  std::string name, env, algo, pb;
+  uint64_t seed = 0;
+  std::string reward;
+  std::vector<EvaluationRow> history;
+  int64_t n_modes = 0;
+  double wall_s = 0;
+};
+
+RunOptions protocol_run(const ExperimentOptions& experiment, const std::string& reward, const std::string& algo,
+                        const std::string& backward, uint64_t seed) {
+  RunOptions options;
+  options.loss = algo;
+  options.pb = backward;
+  options.seed = seed;
+  options.batch = 16;
+  options.lr = 1e-3;
+  options.lr_log_z = 0.1;
+  options.quiet = true;
+  options.threads = 1;
+  if (experiment.protocol == "hypergrid-tlm") {
+    options.env.env = "hypergrid";
+    options.env.ndim = 4;
+    options.env.height = 20;
+    options.env.reward = reward;
+    options.iterations = 62500;
+    options.eval_every = 100;
+    options.exact_every = 1000;  // the exact L1 (dynamic programming over 160000 states) every 10th evaluation
+    options.window = 200000;
+  } else if (experiment.protocol == "bitseq-tlm") {
+    options.env.env = "bitseq";
+    options.iterations = 50000;
+    options.eval_every = 2000;
+    options.corr_every = 2000;
+    options.weight_decay = 1e-5;
+    options.epsilon = 0.001;
+    options.subtb_lambda = 0.9;
+  } else {
+    throw std::invalid_argument("unknown protocol '" + experiment.protocol + "' (hypergrid-tlm, bitseq-tlm)");
+  }
+  if (experiment.iterations > 0) options.iterations = experiment.iterations;
+  if (experiment.eval_every > 0) options.eval_every = options.corr_every = experiment.eval_every;
+  return options;
+}
+
+std::string number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.4g", value);
+  return text;
+}
+
+void write_summary(const ExperimentOptions& experiment, const std::vector<Finished>& runs) {
+  std::ostringstream markdown, csv;
+  const bool bitseq = experiment.protocol == "bitseq-tlm";
+  markdown << "| env | objective | P_B | seed | iterations | trajectories | "
+           << (bitseq ? "modes found | Spearman" : "empirical L1 (mean over states) | exact L1 (sum)")
+           << " | wall s |\n|---|---|---|---|---|---|---|---|---|\n";
+  csv << "env,objective,pb,seed,iterations,trajectories,l1_empirical_mean,l1_exact,modes_found,n_modes,spearman,wall_s\n";
+  for (const Finished& run : runs) {
+    const EvaluationRow& last = run.history.back();
+    markdown << "| " << run.env << " | " << run.algo << " | " << run.pb << " | " << run.seed << " | "
+             << last.iteration << " | " << last.trajectories << " | "
+             << (bitseq ? std::to_string(last.modes_found) + "/" + std::to_string(run.n_modes) + " | " +
+                              number(last.spearman)
+                        : number(last.l1_empirical_mean) + " | " + number(last.l1_exact))
+             << " | " << number(run.wall_s) << " |\n";
+    csv << run.env << "," << run.algo << "," << run.pb << "," << run.seed << "," << last.iteration << ","
+        << last.trajectories << "," << last.l1_empirical_mean << "," << last.l1_exact << "," << last.modes_found << ","
+        << run.n_modes << "," << last.spearman << "," << run.wall_s << "\n";
+  }
+  write_file_atomically(experiment.out + "/summary.md", markdown.str());
+  write_file_atomically(experiment.out + "/summary.csv", csv.str());
+
+  // One chart per environment, one line per (objective, P_B) averaged over seeds.
+  std::map<std::string, std::map<std::string, std::vector<const Finished*>>> groups;
+  for (const Finished& run : runs) groups[run.env][run.algo + ", P_B " + run.pb].push_back(&run);
+  for (const auto& [env, lines] : groups) {
+    std::vector<Series> series;
+    for (const auto& [label, members] : lines) {
+      Series line{label, {}, {}};
+      for (size_t i = 0; i < members.front()->history.size(); ++i) {
+        double total = 0;
+        for (const Finished* member : members) {
+          const EvaluationRow& row = member->history[std::min(i, member->history.size() - 1)];
+          total += bitseq ? double(row.modes_found) : row.l1_empirical_mean;
+        }
+        const EvaluationRow& row = members.front()->history[i];
+        line.x.push_back(bitseq ? double(row.iteration) : double(row.trajectories));
+        line.y.push_back(total / members.size());
+      }
+      series.push_back(line);
+    }
+    const std::string title = bitseq ? env + ": modes found (of 60)" : env + ": empirical L1, mean over states";
+    write_file_atomically(experiment.out + "/" + env + ".svg",
+                          svg_line_chart(title, bitseq ? "iteration" : "trajectories", series, /*log_y=*/!bitseq));
+  }
+}
+
+void run_experiment(const ExperimentOptions& experiment) {
+  struct Planned {
+    std::string name, reward;
+    RunOptions options;
+  };
+  std::vector<Planned> plan;
+  const std::vector<std::string> rewards =
+      experiment.protocol == "hypergrid-tlm" ? experiment.rewards : std::vector<std::string>{""};
+  for (const std::string& reward : rewards)
+    for (const std::string& algo : experiment.algos)
+      for (const std::string& backward : experiment.backward)
+        for (uint64_t seed : experiment.seeds) {
+          RunOptions options = protocol_run(experiment, reward, algo, backward, seed);
+          options.validate();
+          const std::string env = experiment.protocol == "hypergrid-tlm" ? "hypergrid-" + reward : "bitseq";
+          const std::string name = env + "-" + algo + "-" + backward + "-seed" + std::to_string(seed);
+          options.out = experiment.out + "/" + name;
+          plan.push_back({name, env, options});
+        }
+  std::printf("%s: %zu runs into %s/\n", experiment.protocol.c_str(), plan.size(), experiment.out.c_str());
+  std::vector<Finished> finished(plan.size());
+  std::vector<std::string> errors(plan.size());
+  set_threads(experiment.threads);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int i = 0; i < int(plan.size()); ++i) {
+    try {
+      Run run(plan[i].options);
+      run.train();
+      run.write_outputs(plan[i].options.out);
+      const EvaluationRow& last = run.history().back();
+      finished[i] = Finished{plan[i].name, plan[i].reward, plan[i].options.loss, plan[i].options.pb,
+                             plan[i].options.seed, plan[i].reward, run.history(), run.env().n_modes(), last.wall_s};
+#pragma omp critical
+      std::printf("  done %-40s %s %.4g  modes %lld/%lld  %.1f s\n", plan[i].name.c_str(),
+                  std::isfinite(last.spearman) ? "spearman" : "L1(mean)",
+                  std::isfinite(last.spearman) ? last.spearman : last.l1_empirical_mean, (long long)last.modes_found,
+                  (long long)run.env().n_modes(), last.wall_s);
+    } catch (const std::exception& error) {
+      errors[i] = plan[i].name + ": " + error.what();
+    }
+  }
+  for (const std::string& error : errors)
+    if (!error.empty()) throw std::runtime_error(error);
+  write_summary(experiment, finished);
+  std::printf("wrote %s/summary.md, summary.csv and one SVG per environment\n", experiment.out.c_str());
+}
+
+}  // namespace
+
+void add_experiment_command(CLI::App& app) {
+  auto options = std::make_shared<ExperimentOptions>();
+  CLI::App* command = app.add_subcommand("experiment", "Run a paper protocol: hypergrid-tlm or bitseq-tlm");
+  command->add_option("protocol", options->protocol, "hypergrid-tlm or bitseq-tlm")->required();
+  command->add_option("--algos", options->algos, "Objectives (tb, db, subtb, soft-dqn, munchausen-dqn, ...)")
+      ->delimiter(',')
+      ->capture_default_str();
+  command->add_option("--pb", options->backward, "Backward policies (uniform, maxent, learned, tlm, pessimistic)")
+      ->delimiter(',')
+      ->capture_default_str();
+  command->add_option("--seeds", options->seeds, "Seeds")->delimiter(',')->capture_default_str();
+  command->add_option("--rewards", options->rewards, "HyperGrid reward presets")->delimiter(',')->capture_default_str();
+  command->add_option("--iters", options->iterations, "Iterations per run (default: the protocol's)");
+  command->add_option("--eval-every", options->eval_every, "Iterations between metrics (default: the protocol's)");
+  command->add_option("--threads", options->threads, "Runs in parallel (0: all cores)")->capture_default_str();
+  command->add_option("--out", options->out, "Output directory")->capture_default_str();
+  command->callback([options] { run_experiment(*options); });
+}
+
+}  // namespace gfn::cli
