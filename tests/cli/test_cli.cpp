@@ -186,3 +186,28 @@ TEST_CASE("cli: truncated, corrupted, wrong-version and wrong-environment checkp
   // Nothing was lost: the original checkpoint still loads.
   CHECK(gfn("sample --checkpoint " + dir + "/checkpoint.bin --n 1").exit_code == 0);
 }
+
+TEST_CASE("cli: BitSeq training reports modes found and the test-set rank correlation") {
+  const Result run = gfn("train --env bitseq --n 16 --k 4 --hidden 32 --iters 20 --eval-every 10 --json --quiet");
+  REQUIRE(run.exit_code == 0);
+  const double spearman = std::stod(json_value(run.out, "spearman"));
+  CHECK(spearman >= -1);
+  CHECK(spearman <= 1);
+  CHECK(std::stoi(json_value(run.out, "modes_found")) >= 0);
+  CHECK(json_value(run.out, "n_modes") == "25");  // the documented default mode rule for n = 16
+}
+
+TEST_CASE("cli: experiment hypergrid-tlm smoke run writes the runs, the summary and the curves") {
+  const std::string dir = scratch_dir("experiment");
+  const Result run = gfn("experiment hypergrid-tlm --rewards standard --algos tb,soft-dqn --pb uniform,tlm --iters 20 "
+                         "--eval-every 10 --out " + dir);
+  REQUIRE(run.exit_code == 0);
+  const std::string summary = read_file(dir + "/summary.csv");
+  CHECK(count_lines(summary) == 5);  // header + 2 objectives x 2 backward policies
+  for (const char* row : {"tb,uniform", "tb,tlm", "soft-dqn,uniform", "soft-dqn,tlm"})
+    CHECK(summary.find(row) != std::string::npos);
+  CHECK(std::filesystem::exists(dir + "/summary.md"));
+  CHECK(std::filesystem::exists(dir + "/hypergrid-standard.svg"));
+  CHECK(std::filesystem::exists(dir + "/hypergrid-standard-tb-tlm-seed0/metrics.csv"));
+  CHECK(gfn("experiment no-such-protocol --out " + dir).exit_code != 0);
+}
