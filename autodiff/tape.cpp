@@ -1,8 +1,13 @@
 // Tape implementation: the forward rule of every op is in its builder method below, and its backward
 // rule is the case of the same name in backward_node(), which repeats the forward formula in a comment
 // so the pair can be read together. Instantiated for float (training) and double (gradient checks).
+// Backward writes a node's gradient with `=` on its first contribution and `+=` after (add_gradient,
+// gradient_sink), so no pass zeroes the gradients first; parameter gradients always accumulate.
 #include "autodiff/tape.hpp"
 
+#include "autodiff/gemm.hpp"
+
+#include <algorithm>
 #include <cassert>
 #include <cmath>
 #include <cstring>
@@ -13,6 +18,12 @@ namespace gfn {
 namespace {
 template <typename Scalar>
 constexpr Scalar minus_infinity() { return -std::numeric_limits<Scalar>::infinity(); }
+
+// row += the sum of g's rows (the gradient of a bias broadcast over rows). B x N -> 1 x N.
+template <typename Scalar>
+void add_column_sums(ConstMatrixMap<Scalar> g, MatrixMap<Scalar> row) {
+  for (int r = 0; r < g.rows(); ++r) row.row(0) += g.row(r);
+}
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -23,10 +34,43 @@ void Tape<Scalar>::clear() {
   count_ = 0;
   arena_end_ = 0;
   indices_end_ = 0;
+  chunk_index_ = 0;
+}
+
+// Places `size` values at the first layout offset >= `offset` that lies in a chunk, from the chunk
+// being filled on (offsets only grow within a step); returns that offset, in chunk chunk_index_.
+template <typename Scalar>
+int64_t Tape<Scalar>::arena_slot(int64_t offset, int64_t size) {
+  for (; chunk_index_ < chunks_.size(); ++chunk_index_) {
+    const Chunk& chunk = chunks_[chunk_index_];
+    const int64_t at = std::max(offset, chunk.start);
+    if (at + size <= chunk.start + chunk.size) return at;
+  }
+  // None does: a new chunk that at least doubles the arena. Its values start at a shift chosen so that
+  // addresses stay congruent to layout offsets modulo a 4 KB page (relative to chunk 0), which keeps
+  // the layout's staggering, and so no cache aliasing, across chunks.
+  constexpr int64_t page = 4096 / sizeof(Scalar);
+  Chunk chunk;
+  chunk.start = offset;
+  chunk.size = std::max({size, offset, 16 * page});
+  chunk.storage.resize(chunk.size + page);
+  const Scalar* origin = chunks_.empty() ? chunk.storage.data() : chunks_[0].storage.data() + chunks_[0].shift;
+  const uintptr_t wanted = reinterpret_cast<uintptr_t>(origin) + uintptr_t(offset) * sizeof(Scalar);
+  chunk.shift = int64_t((wanted - reinterpret_cast<uintptr_t>(chunk.storage.data())) % 4096 / sizeof(Scalar));
+  chunks_.push_back(std::move(chunk));
+  chunk_index_ = chunks_.size() - 1;
+  return offset;
 }
 
 template <typename Scalar>
-NodeId Tape<Scalar>::new_node(Op op, int rows, int cols, NodeId a, NodeId b) {
+int64_t Tape<Scalar>::arena_capacity() const {
+  int64_t total = 0;
+  for (const Chunk& chunk : chunks_) total += chunk.size;
+  return total;
+}
+
+template <typename Scalar>
+NodeId Tape<Scalar>::new_node(Op op, int rows, int cols, NodeId a, NodeId b, NodeId c) {
   if (count_ == int(nodes_.size())) nodes_.emplace_back();
   const NodeId id = count_++;
   Node& node = nodes_[id];
@@ -34,12 +78,15 @@ NodeId Tape<Scalar>::new_node(Op op, int rows, int cols, NodeId a, NodeId b) {
   node.op = op;
   node.a = a;
   node.b = b;
+  node.c = c;
   node.rows = rows;
   node.cols = cols;
-  node.needs_gradient = (a >= 0 && nodes_[a].needs_gradient) || (b >= 0 && nodes_[b].needs_gradient);
-  node.offset = staggered_offset<Scalar>(arena_end_);
-  arena_end_ = node.offset + int64_t(rows) * cols;
-  if (int64_t(arena_.size()) < arena_end_) arena_.resize(arena_end_);
+  node.needs_gradient = (a >= 0 && nodes_[a].needs_gradient) || (b >= 0 && nodes_[b].needs_gradient) ||
+                        (c >= 0 && nodes_[c].needs_gradient);
+  const int64_t size = int64_t(rows) * cols;
+  node.offset = arena_slot(staggered_offset<Scalar>(arena_end_), size);
+  node.chunk = int(chunk_index_);
+  arena_end_ = node.offset + size;
   return id;
 }
 
@@ -55,14 +102,15 @@ int64_t Tape<Scalar>::store_indices(const int* values, int count) {
 template <typename Scalar>
 ConstMatrixMap<Scalar> Tape<Scalar>::value(NodeId id) const {
   const Node& node = nodes_[id];
-  const Scalar* data = node.external_value ? node.external_value : arena_.data() + node.offset;
+  const Scalar* data =
+      node.external_value ? node.external_value : chunks_[node.chunk].storage.data() + value_position(node);
   return ConstMatrixMap<Scalar>(data, node.rows, node.cols);
 }
 
 template <typename Scalar>
 MatrixMap<Scalar> Tape<Scalar>::out(NodeId id) {
   const Node& node = nodes_[id];
-  return MatrixMap<Scalar>(arena_.data() + node.offset, node.rows, node.cols);
+  return MatrixMap<Scalar>(chunks_[node.chunk].storage.data() + value_position(node), node.rows, node.cols);
 }
 
 template <typename Scalar>
@@ -129,7 +177,18 @@ template <typename Scalar>
 NodeId Tape<Scalar>::matmul(NodeId a, NodeId b) {
   assert(nodes_[a].cols == nodes_[b].rows);
   const NodeId id = new_node(Op::MatMul, nodes_[a].rows, nodes_[b].cols, a, b);
-  out(id).noalias() = value(a) * value(b);
+  gemm(value(a), false, value(b), false, out(id), false, gemm_workspace_);
+  return id;
+}
+
+template <typename Scalar>
+NodeId Tape<Scalar>::linear(NodeId x, NodeId weight, NodeId bias) {
+  assert(nodes_[x].cols == nodes_[weight].rows);
+  assert(nodes_[bias].rows == 1 && nodes_[bias].cols == nodes_[weight].cols);
+  const NodeId id = new_node(Op::Linear, nodes_[x].rows, nodes_[weight].cols, x, weight, bias);
+  auto y = out(id);
+  y.rowwise() = value(bias).row(0);
+  gemm(value(x), false, value(weight), false, y, true, gemm_workspace_);
   return id;
 }
 
@@ -419,90 +478,129 @@ NodeId Tape<Scalar>::concat_rows(NodeId a, NodeId b) {
 
 template <typename Scalar>
 void Tape<Scalar>::backward(NodeId root) {
-  if (int64_t(gradients_.size()) < arena_end_) gradients_.resize(arena_.size());
-  for (NodeId id = 0; id <= root; ++id) {
-    const Node& node = nodes_[id];
-    if (node.needs_gradient && node.op != Op::Parameter) grad_of(id).setZero();
-  }
+  if (int64_t(gradients_.size()) < arena_end_) gradients_.resize(arena_end_);
+  for (NodeId id = 0; id <= root; ++id) nodes_[id].gradient_written = false;
   if (!nodes_[root].needs_gradient) return;
   if (nodes_[root].op == Op::Parameter) throw std::invalid_argument("Tape::backward: root is a parameter");
   grad_of(root).setOnes();
-  for (NodeId id = root; id >= 0; --id)
-    if (nodes_[id].needs_gradient) backward_node(id);
+  nodes_[root].gradient_written = true;
+  for (NodeId id = root; id >= 0; --id) {
+    Node& node = nodes_[id];
+    if (!node.needs_gradient || node.op == Op::Parameter) continue;
+    if (!node.gradient_written) {  // on no path to the root: its gradient is zero, nothing to pass on
+      grad_of(id).setZero();
+      node.gradient_written = true;
+      continue;
+    }
+    backward_node(id);
+  }
+}
+
+// True for the first contribution to a node's gradient in this backward pass (the caller assigns
+// instead of accumulating); parameter gradients always accumulate.
+template <typename Scalar>
+bool Tape<Scalar>::first_write(NodeId id) {
+  Node& node = nodes_[id];
+  if (node.op == Op::Parameter || node.gradient_written) return false;
+  node.gradient_written = true;
+  return true;
+}
+
+template <typename Scalar>
+template <typename Contribution>
+void Tape<Scalar>::add_gradient(NodeId id, const Contribution& contribution) {
+  if (first_write(id)) {
+    grad_of(id).array() = contribution.array();
+  } else {
+    grad_of(id).array() += contribution.array();
+  }
+}
+
+// For rules that add into parts of a gradient (scatters, slices): zeroed on the first contribution.
+template <typename Scalar>
+MatrixMap<Scalar> Tape<Scalar>::gradient_sink(NodeId id) {
+  if (first_write(id)) grad_of(id).setZero();
+  return grad_of(id);
 }
 
 template <typename Scalar>
 void Tape<Scalar>::backward_node(NodeId id) {
   const Node& node = nodes_[id];
-  const NodeId a = node.a, b = node.b;
+  const NodeId a = node.a, b = node.b, c = node.c;
   const bool grad_a = a >= 0 && nodes_[a].needs_gradient;
   const bool grad_b = b >= 0 && nodes_[b].needs_gradient;
-  auto g = grad_of(id);
-  auto y = value(id);
+  const bool grad_c = c >= 0 && nodes_[c].needs_gradient;
+  const auto g = gradient(id);
+  const auto y = value(id);
   switch (node.op) {
     case Op::Constant:
     case Op::Parameter:
     case Op::StopGradient:
       break;
-    case Op::MatMul:  // y = A B
-      if (grad_a) grad_of(a).noalias() += g * value(b).transpose();
-      if (grad_b) grad_of(b).noalias() += value(a).transpose() * g;
+    case Op::MatMul:  // y = a b
+      if (grad_a) gemm(g, false, value(b), true, grad_of(a), !first_write(a), gemm_workspace_);
+      if (grad_b) gemm(value(a), true, g, false, grad_of(b), !first_write(b), gemm_workspace_);
+      break;
+    case Op::Linear:  // y = x W + 1 bias, with (a, b, c) = (x, W, bias)
+      if (grad_a) gemm(g, false, value(b), true, grad_of(a), !first_write(a), gemm_workspace_);
+      if (grad_b) gemm(value(a), true, g, false, grad_of(b), !first_write(b), gemm_workspace_);
+      if (grad_c) add_column_sums(g, gradient_sink(c));
       break;
     case Op::Add:  // y = a + b
-      if (grad_a) grad_of(a) += g;
-      if (grad_b) grad_of(b) += g;
+      if (grad_a) add_gradient(a, g);
+      if (grad_b) add_gradient(b, g);
       break;
     case Op::Sub:  // y = a - b
-      if (grad_a) grad_of(a) += g;
-      if (grad_b) grad_of(b) -= g;
+      if (grad_a) add_gradient(a, g);
+      if (grad_b) add_gradient(b, -g);
       break;
     case Op::Mul:  // y = a * b
-      if (grad_a) grad_of(a) += g.cwiseProduct(value(b));
-      if (grad_b) grad_of(b) += g.cwiseProduct(value(a));
+      if (grad_a) add_gradient(a, g.cwiseProduct(value(b)));
+      if (grad_b) add_gradient(b, g.cwiseProduct(value(a)));
       break;
     case Op::Scale:  // y = c a
-      grad_of(a) += g * node.attribute;
+      add_gradient(a, g * node.attribute);
       break;
     case Op::AddBias:  // y = a + 1 bias
-      if (grad_a) grad_of(a) += g;
-      if (grad_b) grad_of(b) += g.colwise().sum();
+      if (grad_a) add_gradient(a, g);
+      if (grad_b) add_column_sums(g, gradient_sink(b));
       break;
     case Op::Relu:  // y = max(a, 0)
-      grad_of(a).array() += (y.array() > Scalar(0)).select(g.array(), Scalar(0));
+      add_gradient(a, (y.array() > Scalar(0)).select(g.array(), Scalar(0)));
       break;
     case Op::LeakyRelu:  // y = a > 0 ? a : slope a
-      grad_of(a).array() += (value(a).array() > Scalar(0)).select(g.array(), g.array() * node.attribute);
+      add_gradient(a, (value(a).array() > Scalar(0)).select(g.array(), g.array() * node.attribute));
       break;
     case Op::Tanh:  // y = tanh(a)
-      grad_of(a).array() += g.array() * (Scalar(1) - y.array().square());
+      add_gradient(a, g.array() * (Scalar(1) - y.array().square()));
       break;
     case Op::Exp:  // y = exp(a)
-      grad_of(a).array() += g.array() * y.array();
+      add_gradient(a, g.array() * y.array());
       break;
     case Op::Log:  // y = log(a)
-      grad_of(a).array() += g.array() / value(a).array();
+      add_gradient(a, g.array() / value(a).array());
       break;
     case Op::Square:  // y = a^2
-      grad_of(a).array() += Scalar(2) * g.array() * value(a).array();
+      add_gradient(a, Scalar(2) * g.array() * value(a).array());
       break;
     case Op::Huber: {  // y = 0.5 a^2 (|a| <= delta), delta (|a| - delta/2) otherwise
       const Scalar delta = node.attribute;
-      grad_of(a).array() += g.array() * value(a).array().cwiseMax(-delta).cwiseMin(delta);
+      add_gradient(a, g.array() * value(a).array().cwiseMax(-delta).cwiseMin(delta));
       break;
     }
     case Op::Sum:  // y = sum a
-      grad_of(a).array() += g(0, 0);
+      add_gradient(a, Matrix<Scalar>::Constant(nodes_[a].rows, nodes_[a].cols, g(0, 0)));
       break;
     case Op::Mean: {  // y = sum a / n
       const int64_t n = int64_t(nodes_[a].rows) * nodes_[a].cols;
-      if (n > 0) grad_of(a).array() += g(0, 0) / Scalar(n);
+      add_gradient(a, Matrix<Scalar>::Constant(nodes_[a].rows, nodes_[a].cols, n > 0 ? g(0, 0) / Scalar(n) : 0));
       break;
     }
     case Op::RowSum:  // y_r = sum_c a_rc
-      grad_of(a).colwise() += g.col(0);
+      add_gradient(a, g.col(0).replicate(1, nodes_[a].cols));
       break;
     case Op::MaskedLogSoftmax: {  // y_rc = a_rc - logsumexp_valid(a_r), -inf where masked
-      auto da = grad_of(a);
+      auto da = gradient_sink(a);
       for (int r = 0; r < y.rows(); ++r) {
         Scalar total = 0;
         for (int c = 0; c < y.cols(); ++c)
@@ -514,7 +612,7 @@ void Tape<Scalar>::backward_node(NodeId id) {
     }
     case Op::RowLogSumExp: {  // y_r = log sum_c exp(a_rc)
       auto x = value(a);
-      auto da = grad_of(a);
+      auto da = gradient_sink(a);
       for (int r = 0; r < x.rows(); ++r) {
         if (y(r, 0) == minus_infinity<Scalar>()) continue;
         da.row(r).array() += g(r, 0) * (x.row(r).array() - y(r, 0)).exp();
@@ -522,14 +620,14 @@ void Tape<Scalar>::backward_node(NodeId id) {
       break;
     }
     case Op::Pick: {  // y_r = a(r, column_r)
-      auto da = grad_of(a);
+      auto da = gradient_sink(a);
       const int* picked = indices(node);
       for (int r = 0; r < node.rows; ++r)
         if (picked[r] >= 0) da(r, picked[r]) += g(r, 0);
       break;
     }
     case Op::GatherRows: {  // y_r = sum_k a(index[r K + k])
-      auto da = grad_of(a);
+      auto da = gradient_sink(a);
       const int* rows = indices(node);
       const int per_output = node.int_attribute;
       for (int r = 0; r < node.rows; ++r)
@@ -537,14 +635,14 @@ void Tape<Scalar>::backward_node(NodeId id) {
       break;
     }
     case Op::SegmentSum: {  // y_s = sum over rows of segment s
-      auto da = grad_of(a);
+      auto da = gradient_sink(a);
       const int* bounds = indices(node);
       for (int s = 0; s < node.rows; ++s)
         for (int r = bounds[s]; r < bounds[s + 1]; ++r) da.row(r) += g.row(s);
       break;
     }
     case Op::SegmentCumSum: {  // y_r = sum of a over the segment's rows up to r
-      auto da = grad_of(a);
+      auto da = gradient_sink(a);
       const int* bounds = indices(node);
       const int n_segments = node.n_indices - 1;
       for (int s = 0; s < n_segments; ++s)
@@ -559,7 +657,7 @@ void Tape<Scalar>::backward_node(NodeId id) {
     }
     case Op::SegmentLogSumExp: {  // y_s = log sum over rows r of segment s of exp(a_r)
       auto x = value(a);
-      auto da = grad_of(a);
+      auto da = gradient_sink(a);
       const int* bounds = indices(node);
       for (int s = 0; s < node.rows; ++s)
         for (int c = 0; c < node.cols; ++c) {
@@ -569,15 +667,15 @@ void Tape<Scalar>::backward_node(NodeId id) {
       break;
     }
     case Op::SliceCols:  // y = a[:, start : start + count]
-      grad_of(a).middleCols(node.int_attribute, node.cols) += g;
+      gradient_sink(a).middleCols(node.int_attribute, node.cols) += g;
       break;
     case Op::ConcatCols:  // y = [a b]
-      if (grad_a) grad_of(a) += g.leftCols(nodes_[a].cols);
-      if (grad_b) grad_of(b) += g.rightCols(nodes_[b].cols);
+      if (grad_a) add_gradient(a, g.leftCols(nodes_[a].cols));
+      if (grad_b) add_gradient(b, g.rightCols(nodes_[b].cols));
       break;
     case Op::ConcatRows:  // y = [a; b]
-      if (grad_a) grad_of(a) += g.topRows(nodes_[a].rows);
-      if (grad_b) grad_of(b) += g.bottomRows(nodes_[b].rows);
+      if (grad_a) add_gradient(a, g.topRows(nodes_[a].rows));
+      if (grad_b) add_gradient(b, g.bottomRows(nodes_[b].rows));
       break;
   }
 }

@@ -2,9 +2,11 @@
 //
 // The tape is a flat vector of matrix-valued nodes in creation order (creation order is a
 // topological order), referred to by integer NodeId. Building an expression runs the forward rule
-// at once; backward() is one reverse loop calling each op's backward rule, and gradients accumulate
-// (+=). Node values and gradients live in one staggered arena that clear() keeps, so after a
-// warm-up step with the same shapes a training step performs no heap allocation.
+// at once; backward() is one reverse loop calling each op's backward rule, and parameter gradients
+// accumulate (+=). Node values and gradients live in a staggered arena that clear() keeps, so once a
+// step as large as the current one has run (a warm-up step), a step performs no heap allocation. Node
+// values never move (a growing tape adds a chunk to the arena): a map returned by value() or
+// mutable_value() stays valid until clear(), a gradient() map until the next backward().
 //
 // Parameters live outside the tape (ParameterStore): parameter() refers to a stored matrix without
 // copying it and accumulates its gradient into a caller-provided gradient buffer (nullptr: no
@@ -14,7 +16,7 @@
 // once, each accumulating into its own gradient buffer; reduce those buffers in a fixed order.
 //
 //   Tape<float> tape;
-//   NodeId h = tape.relu(tape.add_bias(tape.matmul(x, w), b));   // x: B x I, w: I x H, b: 1 x H
+//   NodeId h = tape.relu(tape.linear(x, w, b));   // x: B x I, w: I x H, b: 1 x H -> B x H
 //   tape.backward(tape.mean(tape.square(h)));
 #pragma once
 
@@ -34,7 +36,7 @@ class Tape {
  public:
   enum class Op : uint8_t {
     Constant, Parameter, StopGradient,
-    MatMul, Add, Sub, Mul, Scale, AddBias,
+    MatMul, Linear, Add, Sub, Mul, Scale, AddBias,
     Relu, LeakyRelu, Tanh, Exp, Log, Square, Huber,
     Sum, Mean, RowSum, MaskedLogSoftmax, RowLogSumExp,
     Pick, GatherRows, SegmentSum, SegmentCumSum, SegmentLogSumExp, SliceCols, ConcatCols, ConcatRows,
@@ -52,6 +54,9 @@ class Tape {
 
   // Elementwise and linear algebra. Shapes: a, b of equal shape unless stated.
   NodeId matmul(NodeId a, NodeId b);              // (B x K) * (K x N) -> B x N
+  // A dense layer as one node, x W + bias: (B x I) * (I x H) + (1 x H) broadcast over rows -> B x H.
+  // Same values as add_bias(matmul(x, W), bias) without the intermediate node and its passes.
+  NodeId linear(NodeId x, NodeId weight, NodeId bias);
   NodeId add(NodeId a, NodeId b);
   NodeId sub(NodeId a, NodeId b);
   NodeId mul(NodeId a, NodeId b);                 // elementwise
@@ -95,20 +100,23 @@ class Tape {
 
   ConstMatrixMap<Scalar> value(NodeId id) const;
   MatrixMap<Scalar> mutable_value(NodeId id);  // only for constant nodes, to fill them in place
-  ConstMatrixMap<Scalar> gradient(NodeId id) const;  // valid after backward()
+  // After backward(root), for nodes up to root that depend on a parameter with a gradient buffer.
+  ConstMatrixMap<Scalar> gradient(NodeId id) const;
   Scalar scalar(NodeId id) const { return value(id)(0, 0); }
 
-  // Memory in use, for allocation tests: values + gradients + index pool, in elements.
-  int64_t arena_capacity() const { return int64_t(arena_.capacity()); }
+  // Node-value storage held (all chunks), in elements; stops growing after the largest step.
+  int64_t arena_capacity() const;
   int64_t node_capacity() const { return int64_t(nodes_.capacity()); }
 
  private:
   struct Node {
     Op op = Op::Constant;
-    NodeId a = -1, b = -1;
+    NodeId a = -1, b = -1, c = -1;       // inputs (c: the bias of Linear)
     int rows = 0, cols = 0;
     bool needs_gradient = false;
-    int64_t offset = 0;                  // value (and gradient) position in arena_/gradients_
+    bool gradient_written = false;       // during backward(): this node's gradient holds a contribution
+    int64_t offset = 0;                  // position in the arena's layout, and of the gradient in gradients_
+    int chunk = 0;                       // the arena chunk holding the value (internal nodes)
     const Scalar* external_value = nullptr;  // parameters
     Scalar* external_gradient = nullptr;     // parameters (nullptr: no gradient)
     Scalar attribute = 0;                // scale factor, slope, delta
@@ -117,20 +125,39 @@ class Tape {
     int n_indices = 0;
   };
 
-  NodeId new_node(Op op, int rows, int cols, NodeId a = -1, NodeId b = -1);
+  NodeId new_node(Op op, int rows, int cols, NodeId a = -1, NodeId b = -1, NodeId c = -1);
   MatrixMap<Scalar> out(NodeId id);      // internal node's value, writable
   MatrixMap<Scalar> grad_of(NodeId id);  // node's gradient (arena or parameter buffer)
   const int* indices(const Node& node) const { return indices_.data() + node.indices_offset; }
   int64_t store_indices(const int* values, int count);
   void backward_node(NodeId id);
+  bool first_write(NodeId id);
+  template <typename Contribution>
+  void add_gradient(NodeId id, const Contribution& contribution);  // = on the first write, += after
+  MatrixMap<Scalar> gradient_sink(NodeId id);                      // zeroed on the first write
 
   std::vector<Node> nodes_;
   int count_ = 0;
-  FlatVector<Scalar> arena_;      // node values
-  FlatVector<Scalar> gradients_;  // node gradients, same layout as arena_
+  // The arena: node values at their layout offsets, in chunks that never move (so maps stay valid).
+  // Chunk k holds offsets [start, start + size) from storage[shift] on. Nodes fill the chunks in
+  // order; one that fits in none opens a new chunk, so after the largest step nothing is allocated.
+  // Nodes refer to chunks by index, so copying or moving a tape keeps it consistent.
+  struct Chunk {
+    int64_t start = 0, size = 0, shift = 0;  // shift: keeps addresses congruent to offsets (arena_slot)
+    FlatVector<Scalar> storage;
+  };
+  int64_t arena_slot(int64_t offset, int64_t size);  // places a value in chunk chunk_index_
+  int64_t value_position(const Node& node) const {
+    const Chunk& chunk = chunks_[node.chunk];
+    return chunk.shift + (node.offset - chunk.start);
+  }
+  std::vector<Chunk> chunks_;
+  size_t chunk_index_ = 0;  // the chunk being filled
+  FlatVector<Scalar> gradients_;  // node gradients, at each node's offset
   int64_t arena_end_ = 0;
   std::vector<int> indices_;
   int64_t indices_end_ = 0;
+  FlatVector<Scalar> gemm_workspace_;  // packing buffers of the blocked matrix products
 };
 
 }  // namespace gfn

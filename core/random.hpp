@@ -64,7 +64,8 @@ class Rng {
   }
 
   // Draws an index from log-probabilities logp[0..n) (entries may be -inf; they are never drawn).
-  // The logp need not be normalised exactly: the draw uses their own total mass.
+  // The logp need not be normalised exactly: the draw uses their own total mass. Returns -1 when no
+  // entry can be drawn (n == 0 or every entry -inf).
   template <typename Scalar>
   int categorical(const Scalar* logp, int n) {
     double max_logp = -std::numeric_limits<double>::infinity();

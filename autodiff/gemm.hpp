@@ -1,0 +1,22 @@
+// gemm: the dense matrix products of the tape (and of benchmarks that compare against it):
+// c = op(a) op(b) or c += op(a) op(b) on row-major maps, through Eigen's kernels. op(x) is x or its
+// transpose, read in place (a transposed row-major matrix is a column-major one), never copied.
+//
+// Unlike an Eigen product expression it does not allocate: Eigen's blocked kernel packs its operands
+// into buffers that it heap-allocates once they exceed 128 KB (any 256 x 256 float product) and frees
+// after every call, which on glibc can mean mmap/munmap and page faults per product. Here they come
+// from a caller-owned workspace that grows once and is then reused, its two halves staggered
+// (REFERENCE 8). Relies on Eigen 3.4 internals (level3_blocking, general_matrix_matrix_product).
+// Thread contract: one workspace per thread (each tape owns one).
+#pragma once
+
+#include "autodiff/matrix.hpp"
+
+namespace gfn {
+
+// a: M x K (K x M if transpose_a), b: K x N (N x K if transpose_b), c: M x N.
+template <typename Scalar>
+void gemm(ConstMatrixMap<Scalar> a, bool transpose_a, ConstMatrixMap<Scalar> b, bool transpose_b,
+          MatrixMap<Scalar> c, bool accumulate, FlatVector<Scalar>& workspace);
+
+}  // namespace gfn

@@ -1,0 +1,77 @@
+// gemm(): every transpose combination, assign and accumulate, on shapes that take each of its paths
+// (coefficient-based, GEMV, empty depth, Eigen's blocked kernel with workspace buffers, including
+// sizes that split into several blocks), against plain Eigen products; and the workspace is reused.
+#include <doctest/doctest.h>
+
+#include "autodiff/gemm.hpp"
+#include "core/random.hpp"
+
+namespace gfn {
+namespace {
+
+template <typename Scalar>
+Matrix<Scalar> random_matrix(int rows, int cols, uint64_t key) {
+  Rng rng = Rng::stream(5, key);
+  Matrix<Scalar> m(rows, cols);
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) m(r, c) = Scalar(2 * rng.uniform() - 1);
+  return m;
+}
+
+template <typename Scalar>
+void check_all_variants(int rows, int cols, int depth, double tolerance) {
+  FlatVector<Scalar> workspace;
+  for (bool transpose_a : {false, true})
+    for (bool transpose_b : {false, true})
+      for (bool accumulate : {false, true}) {
+        CAPTURE(transpose_a);
+        CAPTURE(transpose_b);
+        CAPTURE(accumulate);
+        // Stored as the transposes when read transposed.
+        Matrix<Scalar> a = random_matrix<Scalar>(transpose_a ? depth : rows, transpose_a ? rows : depth, 1);
+        Matrix<Scalar> b = random_matrix<Scalar>(transpose_b ? cols : depth, transpose_b ? depth : cols, 2);
+        const Matrix<Scalar> start = random_matrix<Scalar>(rows, cols, 3);
+        const Matrix<Scalar> op_a = transpose_a ? Matrix<Scalar>(a.transpose()) : a;
+        const Matrix<Scalar> op_b = transpose_b ? Matrix<Scalar>(b.transpose()) : b;
+        const Matrix<Scalar> expected = (accumulate ? start : Matrix<Scalar>::Zero(rows, cols)) + op_a * op_b;
+        Matrix<Scalar> c = start;
+        gemm<Scalar>(ConstMatrixMap<Scalar>(a.data(), a.rows(), a.cols()), transpose_a,
+                     ConstMatrixMap<Scalar>(b.data(), b.rows(), b.cols()), transpose_b,
+                     MatrixMap<Scalar>(c.data(), rows, cols), accumulate, workspace);
+        CHECK((c - expected).template lpNorm<Eigen::Infinity>() <= tolerance * (1 + depth));
+      }
+}
+
+TEST_CASE("autodiff: gemm matches Eigen products on every path") {
+  struct Shape {
+    int rows, cols, depth;
+  };
+  for (Shape s : {Shape{3, 4, 5}, Shape{1, 40, 30}, Shape{30, 1, 40}, Shape{6, 9, 0}, Shape{0, 7, 3},
+                  Shape{40, 50, 60}, Shape{300, 290, 310}}) {
+    CAPTURE(s.rows);
+    CAPTURE(s.cols);
+    CAPTURE(s.depth);
+    check_all_variants<double>(s.rows, s.cols, s.depth, 1e-15);
+  }
+  check_all_variants<float>(64, 48, 96, 1e-6);
+}
+
+TEST_CASE("autodiff: gemm reuses its workspace") {
+  const Matrix<float> a = random_matrix<float>(256, 256, 1), b = random_matrix<float>(256, 256, 2);
+  Matrix<float> c(256, 256);
+  FlatVector<float> workspace;
+  auto run = [&] {
+    gemm<float>(ConstMatrixMap<float>(a.data(), 256, 256), false, ConstMatrixMap<float>(b.data(), 256, 256),
+                true, MatrixMap<float>(c.data(), 256, 256), false, workspace);
+  };
+  run();
+  const size_t size = workspace.size();
+  const float* data = workspace.data();
+  CHECK(size > 0);
+  run();
+  CHECK(workspace.size() == size);
+  CHECK(workspace.data() == data);
+}
+
+}  // namespace
+}  // namespace gfn

@@ -1,0 +1,285 @@
+// Tape values and gradients computed by hand (literals), algebraic identities between ops, -inf
+// handling (never NaN), gradient accumulation across backward() calls, and arena reuse by clear().
+// Finite-difference checks of every op are in test_tape_gradients.cpp.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "support/gradient_check.hpp"
+
+namespace gfn {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// A 1 x n parameter holding `values`, with its gradient buffer.
+struct Row {
+  ParameterStore<double> store;
+  FlatVector<double> gradient;
+  int id;
+  explicit Row(std::initializer_list<double> values) {
+    id = store.add("x", 1, int(values.size()));
+    int c = 0;
+    for (double v : values) store.value(id)(0, c++) = v;
+    gradient = store.make_gradient();
+  }
+  MatrixMap<double> grad() { return store.gradient(gradient, id); }
+};
+
+TEST_CASE("autodiff: huber values and gradients by hand (delta 1)") {
+  Row x{-3, -0.5, 0.5, 3};
+  Tape<double> tape;
+  const NodeId y = tape.huber(tape.parameter(x.store, x.id, &x.gradient));
+  // 0.5 a^2 = 0.125 inside; delta (|a| - delta / 2) = 2.5 outside.
+  CHECK(tape.value(y)(0, 0) == 2.5);
+  CHECK(tape.value(y)(0, 1) == 0.125);
+  CHECK(tape.value(y)(0, 2) == 0.125);
+  CHECK(tape.value(y)(0, 3) == 2.5);
+  tape.backward(tape.sum(y));
+  CHECK(x.grad()(0, 0) == -1);
+  CHECK(x.grad()(0, 1) == -0.5);
+  CHECK(x.grad()(0, 2) == 0.5);
+  CHECK(x.grad()(0, 3) == 1);
+}
+
+TEST_CASE("autodiff: masked log_softmax of [0, log 3, 5] with the last entry masked") {
+  Row x{0, std::log(3.0), 5};
+  Tape<double> tape;
+  Matrix<double> mask(1, 3);
+  mask << 1, 1, 0;
+  const NodeId log_p =
+      tape.masked_log_softmax(tape.parameter(x.store, x.id, &x.gradient), tape.constant(mask));
+  // softmax over the valid entries: [1/4, 3/4]; the masked entry is -inf.
+  CHECK(tape.value(log_p)(0, 0) == doctest::Approx(std::log(0.25)).epsilon(1e-15));
+  CHECK(tape.value(log_p)(0, 1) == doctest::Approx(std::log(0.75)).epsilon(1e-15));
+  CHECK(tape.value(log_p)(0, 2) == -kInf);
+  // d log p_0 / dx = onehot(0) - softmax = [3/4, -3/4, 0].
+  const int column = 0;
+  tape.backward(tape.pick(log_p, &column));
+  CHECK(x.grad()(0, 0) == doctest::Approx(0.75).epsilon(1e-15));
+  CHECK(x.grad()(0, 1) == doctest::Approx(-0.75).epsilon(1e-15));
+  CHECK(x.grad()(0, 2) == 0);
+}
+
+TEST_CASE("autodiff: a fully masked row gives -inf and zero gradient, never NaN") {
+  Row x{1, 2, 3};
+  Tape<double> tape;
+  const NodeId mask = tape.constant(1, 3, 0.0);
+  const NodeId log_p = tape.masked_log_softmax(tape.parameter(x.store, x.id, &x.gradient), mask);
+  for (int c = 0; c < 3; ++c) CHECK(tape.value(log_p)(0, c) == -kInf);
+  const NodeId loss = tape.sum(tape.exp(log_p));
+  CHECK(tape.scalar(loss) == 0);
+  tape.backward(loss);
+  for (int c = 0; c < 3; ++c) CHECK(x.grad()(0, c) == 0);
+  // Valid positions whose logits are all -inf behave like a fully masked row.
+  Row minus{-kInf, -kInf};
+  tape.clear();
+  const NodeId all_inf = tape.masked_log_softmax(tape.parameter(minus.store, minus.id, &minus.gradient),
+                                                 tape.constant(1, 2, 1.0));
+  tape.backward(tape.sum(tape.exp(all_inf)));
+  CHECK(tape.value(all_inf)(0, 0) == -kInf);
+  CHECK(minus.grad()(0, 0) == 0);
+  CHECK(minus.grad()(0, 1) == 0);
+}
+
+TEST_CASE("autodiff: row_logsumexp by hand, and an all -inf row is -inf with zero gradient") {
+  ParameterStore<double> store;
+  const int id = store.add("x", 3, 2);
+  auto x = store.value(id);
+  x << 0, std::log(3.0), -kInf, -kInf, -kInf, 2;
+  FlatVector<double> gradient = store.make_gradient();
+  Tape<double> tape;
+  const NodeId y = tape.row_logsumexp(tape.parameter(store, id, &gradient));
+  CHECK(tape.value(y)(0, 0) == doctest::Approx(std::log(4.0)).epsilon(1e-15));
+  CHECK(tape.value(y)(1, 0) == -kInf);
+  CHECK(tape.value(y)(2, 0) == 2);
+  tape.backward(tape.sum(tape.exp(y)));  // d exp(lse) / dx = exp(x): [1, 3], [0, 0], [0, e^2]
+  const auto g = store.gradient(gradient, id);
+  CHECK(g(0, 0) == doctest::Approx(1).epsilon(1e-15));
+  CHECK(g(0, 1) == doctest::Approx(3).epsilon(1e-15));
+  CHECK(g(1, 0) == 0);
+  CHECK(g(1, 1) == 0);
+  CHECK(g(2, 0) == 0);
+  CHECK(g(2, 1) == doctest::Approx(std::exp(2.0)).epsilon(1e-15));
+}
+
+TEST_CASE("autodiff: indexing ops by hand") {
+  Matrix<double> a(4, 2);
+  a << 1, 2, 3, 4, 5, 6, 7, 8;
+  Tape<double> tape;
+  const NodeId x = tape.constant(a);
+  const int columns[] = {1, 0, 0, 1};
+  Matrix<double> picked(4, 1);
+  picked << 2, 3, 5, 8;
+  CHECK(tape.value(tape.pick(x, columns)) == picked);
+
+  const int pairs[] = {3, 3, 0, 2};  // K = 2: rows 3 + 3, rows 0 + 2
+  Matrix<double> gathered(2, 2);
+  gathered << 14, 16, 6, 8;
+  CHECK(tape.value(tape.gather_rows(x, pairs, 2, 2)) == gathered);
+
+  const int offsets[] = {0, 1, 1, 4};  // segments {0}, {}, {1, 2, 3}
+  Matrix<double> sums(3, 2);
+  sums << 1, 2, 0, 0, 15, 18;
+  CHECK(tape.value(tape.segment_sum(x, offsets, 3)) == sums);
+  Matrix<double> cumsums(4, 2);
+  cumsums << 1, 2, 3, 4, 8, 10, 15, 18;
+  CHECK(tape.value(tape.segment_cumsum(x, offsets, 3)) == cumsums);
+
+  Matrix<double> joined(4, 3);
+  joined << 2, 1, 2, 4, 3, 4, 6, 5, 6, 8, 7, 8;
+  CHECK(tape.value(tape.concat_cols(tape.slice_cols(x, 1, 1), x)) == joined);
+}
+
+TEST_CASE("autodiff: reductions of an empty batch are zero and finite") {
+  Tape<double> tape;
+  const NodeId empty = tape.constant(0, 4, 1.0);
+  CHECK(tape.scalar(tape.sum(empty)) == 0);
+  CHECK(tape.scalar(tape.mean(empty)) == 0);
+  CHECK(tape.value(tape.row_sum(empty)).rows() == 0);
+  CHECK(tape.value(tape.row_logsumexp(empty)).rows() == 0);
+}
+
+TEST_CASE("autodiff: algebraic identities between ops") {
+  ParameterStore<double> store;
+  const int a = testing::add_random_parameter(store, "a", 5, 7, 3, -4, 4);
+  Tape<double> tape;
+  const NodeId x = tape.parameter(store, a, nullptr);
+  // Values are copied out: a map into the tape is invalidated when a later node grows the arena.
+  const NodeId log_p_node = tape.masked_log_softmax(x, tape.constant(5, 7, 1.0));
+  const Matrix<double> log_p = tape.value(log_p_node);
+  // Probabilities sum to one; log_softmax = x - logsumexp(x); adding a constant to a row changes nothing.
+  const Matrix<double> row_totals = tape.value(tape.row_sum(tape.exp(log_p_node)));
+  for (int r = 0; r < 5; ++r) CHECK(row_totals(r, 0) == doctest::Approx(1).epsilon(1e-14));
+  const Matrix<double> lse = tape.value(tape.row_logsumexp(x));
+  Matrix<double> row_shift(5, 7);
+  for (int r = 0; r < 5; ++r) row_shift.row(r).setConstant(10.0 * r - 15);
+  const NodeId shifted_logits = tape.add(x, tape.constant(row_shift));
+  const Matrix<double> shifted =
+      tape.value(tape.masked_log_softmax(shifted_logits, tape.constant(5, 7, 1.0)));
+  for (int r = 0; r < 5; ++r)
+    for (int c = 0; c < 7; ++c) {
+      CHECK(log_p(r, c) == doctest::Approx(store.value(a)(r, c) - lse(r, 0)).epsilon(1e-14));
+      CHECK(shifted(r, c) == doctest::Approx(log_p(r, c)).epsilon(1e-13));
+    }
+  // gather_rows with K active rows = K-hot matrix times the gathered matrix.
+  const int active[] = {0, 4, 2, 2, 1, 3};
+  Matrix<double> k_hot = Matrix<double>::Zero(3, 5);
+  for (int i = 0; i < 6; ++i) k_hot(i / 2, active[i]) += 1;
+  const Matrix<double> gathered = tape.value(tape.gather_rows(x, active, 3, 2));
+  const Matrix<double> product = tape.value(tape.matmul(tape.constant(k_hot), x));
+  CHECK((gathered - product).lpNorm<Eigen::Infinity>() < 1e-14);
+  // The last row of each segment's cumsum is the segment's sum.
+  const int offsets[] = {0, 3, 5};
+  const Matrix<double> sums = tape.value(tape.segment_sum(x, offsets, 2));
+  const Matrix<double> cumsums = tape.value(tape.segment_cumsum(x, offsets, 2));
+  CHECK((sums.row(0) - cumsums.row(2)).lpNorm<Eigen::Infinity>() < 1e-14);
+  CHECK((sums.row(1) - cumsums.row(4)).lpNorm<Eigen::Infinity>() < 1e-14);
+}
+
+TEST_CASE("autodiff: gradients accumulate: backward twice doubles a parameter gradient") {
+  ParameterStore<double> store;
+  const int a = testing::add_random_parameter(store, "a", 3, 4, 5);
+  const int b = testing::add_random_parameter(store, "b", 4, 2, 6);
+  FlatVector<double> gradient = store.make_gradient();
+  Tape<double> tape;
+  const NodeId loss = testing::weighted_sum(
+      tape, tape.tanh(tape.matmul(tape.parameter(store, a, &gradient), tape.parameter(store, b, &gradient))));
+  tape.backward(loss);
+  const FlatVector<double> once = gradient;
+  CHECK(std::any_of(once.begin(), once.end(), [](double g) { return g != 0; }));
+  tape.backward(loss);  // node gradients are reset; parameter gradients accumulate
+  for (size_t i = 0; i < gradient.size(); ++i) CHECK(gradient[i] == 2 * once[i]);
+}
+
+TEST_CASE("autodiff: a node used twice sums both contributions; a node off the path gets zero") {
+  ParameterStore<double> store;
+  const int a = testing::add_random_parameter(store, "a", 2, 3, 9);
+  FlatVector<double> gradient = store.make_gradient();
+  Tape<double> tape;
+  // First a step in which the exp node reaches the loss, so its gradient memory holds nonzero values.
+  for (bool exp_in_loss : {true, false}) {
+    std::fill(gradient.begin(), gradient.end(), 0.0);
+    tape.clear();
+    const NodeId x = tape.parameter(store, a, &gradient);
+    const NodeId shared = tape.tanh(x);
+    const NodeId off_path = tape.exp(shared);
+    NodeId loss = tape.add(tape.scale(shared, 2.0), tape.mul(shared, shared));
+    if (exp_in_loss) loss = tape.add(loss, off_path);
+    tape.backward(tape.sum(loss));
+    if (exp_in_loss) continue;
+    // d loss / d shared = 2 + 2 shared; d shared / d a = 1 - shared^2.
+    const auto s = tape.value(shared);
+    for (int r = 0; r < 2; ++r)
+      for (int c = 0; c < 3; ++c) {
+        CHECK(tape.gradient(shared)(r, c) == doctest::Approx(2 + 2 * s(r, c)).epsilon(1e-15));
+        CHECK(store.gradient(gradient, a)(r, c) ==
+              doctest::Approx((2 + 2 * s(r, c)) * (1 - s(r, c) * s(r, c))).epsilon(1e-14));
+      }
+    CHECK(tape.gradient(off_path).isZero(0));
+  }
+}
+
+TEST_CASE("autodiff: pick with column -1 gives 0 and no gradient") {
+  Row x{1, 2, 3};
+  Tape<double> tape;
+  const int none = -1;
+  const NodeId picked = tape.pick(tape.parameter(x.store, x.id, &x.gradient), &none);
+  CHECK(tape.scalar(picked) == 0);
+  tape.backward(tape.sum(picked));
+  CHECK(x.grad().isZero(0));
+}
+
+TEST_CASE("autodiff: values stay put while the tape grows (maps stay valid until clear())") {
+  Tape<double> tape;
+  Matrix<double> start(3, 4);
+  start << 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12;
+  const NodeId first = tape.constant(start);
+  const auto first_value = tape.value(first);  // held across growth on purpose
+  const NodeId small = tape.constant(2, 2, 0.0);
+  auto filled = tape.mutable_value(small);
+  // Grow the arena through many chunks: a chain of 40 nodes of 100 x 120, each read from the last.
+  NodeId chain = tape.constant(100, 120, 0.5);
+  for (int k = 0; k < 40; ++k) chain = tape.add(chain, tape.constant(tape.value(chain)));  // doubles
+  filled(1, 1) = 7;  // writing through an old map still reaches the node
+  CHECK(first_value == start);
+  CHECK(tape.value(first).data() == first_value.data());
+  CHECK(tape.value(chain)(99, 119) == 0.5 * std::pow(2.0, 40));
+  CHECK(tape.value(tape.sum(tape.constant(tape.value(first)))) == Matrix<double>::Constant(1, 1, 78));
+  CHECK(tape.value(small)(1, 1) == 7);
+}
+
+TEST_CASE("autodiff: a copied tape owns its values; a moved one keeps them") {
+  Tape<double> original;
+  const NodeId x = original.constant(2, 3, 1.5);
+  const NodeId y = original.exp(x);
+  Tape<double> copy = original;
+  CHECK(copy.value(y) == original.value(y));
+  CHECK(copy.value(y).data() != original.value(y).data());
+  copy.clear();
+  copy.constant(2, 3, -4.0);  // reuses the copy's arena, not the original's
+  CHECK(original.value(x) == Matrix<double>::Constant(2, 3, 1.5));
+  const Matrix<double> expected = original.value(y);
+  Tape<double> moved = std::move(original);
+  CHECK(moved.value(y) == expected);
+}
+
+TEST_CASE("autodiff: clear() reuses the arena: same values, no growth") {
+  ParameterStore<double> store;
+  const int a = testing::add_random_parameter(store, "a", 6, 5, 7);
+  Tape<double> tape;
+  auto build = [&] { return tape.row_logsumexp(tape.relu(tape.parameter(store, a, nullptr))); };
+  const Matrix<double> first = tape.value(build());
+  const int64_t capacity = tape.arena_capacity();
+  const int nodes = tape.size();
+  tape.clear();
+  CHECK(tape.size() == 0);
+  CHECK(tape.value(build()) == first);
+  CHECK(tape.arena_capacity() == capacity);
+  CHECK(tape.size() == nodes);
+}
+
+}  // namespace
+}  // namespace gfn
