@@ -35,8 +35,10 @@ TrainConfig RunOptions::train_config() const {
   TrainConfig config;
   config.objective.kind = loss_kind_from_name(loss);
   config.objective.subtb_lambda = subtb_lambda;
-  const bool floored_by_default = config.objective.kind == LossKind::TrajectoryBalance ||
-                                  config.objective.kind == LossKind::SubTrajectoryBalance;
+  // BitSeq's log R = -2 d reaches -12 at Hamming distance 6: a floor there would flatten the target.
+  const bool bitseq = env.env == "bitseq" || env.env == "bitseq-ar";
+  const bool floored_by_default = !bitseq && (config.objective.kind == LossKind::TrajectoryBalance ||
+                                              config.objective.kind == LossKind::SubTrajectoryBalance);
   config.objective.log_reward_floor = !std::isnan(log_reward_floor) ? log_reward_floor
                                       : floored_by_default          ? -12.0
                                                                     : -std::numeric_limits<double>::infinity();
@@ -51,7 +53,6 @@ TrainConfig RunOptions::train_config() const {
   config.learning_rate = lr;
   config.log_z_learning_rate = lr_log_z;
   config.weight_decay = weight_decay;
-  const bool bitseq = env.env == "bitseq" || env.env == "bitseq-ar";
   config.sampling = SamplingOptions{temperature, !std::isnan(epsilon) ? epsilon : bitseq ? 0.001 : 0.0, sf_bias};
   config.seed = seed;
   return config;
@@ -211,7 +212,7 @@ void add_run_flags(CLI::App* command, RunOptions& options) {
   command->add_option("--loss", options.loss, "Objective: tb, db, modified-db, subtb, zvar, fm, soft-dqn, munchausen-dqn")->capture_default_str();
   command->add_option("--subtb-lambda", options.subtb_lambda, "SubTB geometric weight")->capture_default_str();
   command->add_option("--log-reward-floor", options.log_reward_floor,
-                      "Clip log R below at this (default: -12 for tb and subtb, none otherwise)");
+                      "Clip log R below at this (default: -12 for tb and subtb on HyperGrid, none otherwise)");
   command->add_option("--lambda", options.lambda, "Soft DQN entropy weight (default 1, Munchausen 1/(1-alpha))");
   command->add_option("--munchausen-alpha", options.munchausen_alpha, "Munchausen bonus weight")
       ->capture_default_str();

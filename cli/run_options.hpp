@@ -17,7 +17,8 @@ struct RunOptions {
   EnvConfig env;
   std::string loss = "tb";
   double subtb_lambda = 0.9;
-  // log R is clipped below at this; NaN (unset) means -12 for TB and SubTB and no floor otherwise.
+  // log R is clipped below at this; NaN (unset) means -12 for TB and SubTB on HyperGrid and no floor
+  // otherwise (on BitSeq log R = -2 d would be flattened beyond distance 6).
   double log_reward_floor = std::numeric_limits<double>::quiet_NaN();
   // soft-dqn / munchausen-dqn; lambda NaN (unset) means 1 for soft DQN and 1/(1 - alpha) for Munchausen.
   double lambda = std::numeric_limits<double>::quiet_NaN();
