@@ -42,6 +42,8 @@ class Adam {
   // State, for checkpoints.
   FlatVector<Scalar>& first_moment() { return first_moment_; }
   FlatVector<Scalar>& second_moment() { return second_moment_; }
+  const FlatVector<Scalar>& first_moment() const { return first_moment_; }
+  const FlatVector<Scalar>& second_moment() const { return second_moment_; }
   std::vector<AdamGroup>& mutable_groups() { return groups_; }
   void set_steps(int64_t steps) { steps_ = steps; }
 

@@ -119,13 +119,12 @@ double SoftDqnLearner::step(const TrajectoryBatch& batch, int64_t iteration, Ada
   // One update on a prioritized minibatch.
   const int n = config_.replay_batch;
   Rng rng = Rng::stream(seed_, uint64_t(iteration), kReplayStream);
-  std::vector<int> drawn;
-  replay_.sample(n, rng, drawn);
+  replay_.sample(n, rng, drawn_);
   transitions_.states.resize(size_t(2) * n * state_width);
   transitions_.actions.resize(n);
   transitions_.done.resize(n);
   transitions_.log_rewards.resize(n);
-  replay_.gather(drawn.data(), n, transitions_.states.data(), transitions_.actions.data(),
+  replay_.gather(drawn_.data(), n, transitions_.states.data(), transitions_.actions.data(),
                  transitions_.states.data() + int64_t(n) * state_width, transitions_.done.data(),
                  transitions_.log_rewards.data());
   tape_.clear();
@@ -137,7 +136,7 @@ double SoftDqnLearner::step(const TrajectoryBatch& batch, int64_t iteration, Ada
     throw TrainingDiverged("training diverged at iteration " + std::to_string(iteration + 1) +
                              ": the DQN loss or its gradient is not finite");
   adam.step(model_.store(), gradient);
-  replay_.update_priorities(drawn.data(), huber_values_.data(), n);
+  replay_.update_priorities(drawn_.data(), huber_values_.data(), n);
   polyak_update(target_.store(), model_.store(), config_.target_tau);
   return value;
 }

@@ -75,7 +75,7 @@ class SoftDqnLearner {
   Tape<float> tape_, target_tape_;
   ModelScratch scratch_, target_scratch_;
   TransitionBatch transitions_;
-  std::vector<int> indices_, columns_, backward_columns_;
+  std::vector<int> indices_, columns_, backward_columns_, drawn_;  // drawn_: replayed slots
   std::vector<double> huber_values_;
 };
 

@@ -208,8 +208,8 @@ std::vector<double> bits_to_doubles(const std::vector<int64_t>& bits) {
 void save_adam(Checkpoint& checkpoint, const std::string& prefix, const Adam<float>& adam) {
   std::vector<double> learning_rates;
   for (const AdamGroup& group : adam.groups()) learning_rates.push_back(group.learning_rate);
-  checkpoint.floats[prefix + "first_moment"] = const_cast<Adam<float>&>(adam).first_moment();
-  checkpoint.floats[prefix + "second_moment"] = const_cast<Adam<float>&>(adam).second_moment();
+  checkpoint.floats[prefix + "first_moment"] = adam.first_moment();
+  checkpoint.floats[prefix + "second_moment"] = adam.second_moment();
   checkpoint.integers[prefix + "steps"] = {adam.steps()};
   checkpoint.integers[prefix + "learning_rates"] = double_bits(learning_rates);
 }
