@@ -323,9 +323,8 @@ NodeId Tape<Scalar>::masked_log_softmax(NodeId a, NodeId mask) {
       y.row(r).setConstant(minus_infinity<Scalar>());
       continue;
     }
-    Scalar total = 0;
-    for (int c = 0; c < y.cols(); ++c)
-      if (m(r, c) != Scalar(0)) total += std::exp(x(r, c) - row_max);
+    // Vectorised over the whole row: masked entries are clamped to exp(<= 0) and multiplied by 0.
+    const Scalar total = ((x.row(r).array() - row_max).min(Scalar(0)).exp() * m.row(r).array()).sum();
     const Scalar log_normaliser = row_max + std::log(total);
     for (int c = 0; c < y.cols(); ++c)
       y(r, c) = m(r, c) != Scalar(0) ? x(r, c) - log_normaliser : minus_infinity<Scalar>();
@@ -600,13 +599,13 @@ void Tape<Scalar>::backward_node(NodeId id) {
       add_gradient(a, g.col(0).replicate(1, nodes_[a].cols));
       break;
     case Op::MaskedLogSoftmax: {  // y_rc = a_rc - logsumexp_valid(a_r), -inf where masked
+      // da_rc += m_rc (g_rc - softmax_rc sum_valid g_r): the 0/1 mask zeroes the masked entries
+      // (where exp(y) = exp(-inf) = 0), so whole-row vector arithmetic needs no branch.
       auto da = gradient_sink(a);
+      auto m = value(node.b);
       for (int r = 0; r < y.rows(); ++r) {
-        Scalar total = 0;
-        for (int c = 0; c < y.cols(); ++c)
-          if (y(r, c) != minus_infinity<Scalar>()) total += g(r, c);
-        for (int c = 0; c < y.cols(); ++c)
-          if (y(r, c) != minus_infinity<Scalar>()) da(r, c) += g(r, c) - std::exp(y(r, c)) * total;
+        const Scalar total = (g.row(r).array() * m.row(r).array()).sum();
+        da.row(r).array() += m.row(r).array() * (g.row(r).array() - y.row(r).array().exp() * total);
       }
       break;
     }

@@ -113,8 +113,13 @@ EvaluationRow Run::evaluate() {
                                 backward == BackwardPolicy::Pessimistic;
   if (learned_backward && trainer_->batch().n_trajectories() > 0)
     row.pb_deviation = backward_deviation_from_uniform(trainer_->model(), trainer_->batch());
-  if (bitseq_ && (row.iteration % options_.corr_every == 0 || row.iteration == options_.iterations))
-    row.spearman = bitseq_rank_correlation(trainer_->model(), *bitseq_, test_set_, kDefaultFillOrders, options_.seed);
+  if (bitseq_ && (row.iteration % options_.corr_every == 0 || row.iteration == options_.iterations)) {
+    const Model<float>& model = trainer_->model();
+    row.spearman = bitseq_rank_correlation(model, *bitseq_, test_set_, kDefaultFillOrders, options_.seed);
+    if (learned_backward)
+      row.spearman_pb = bitseq_rank_correlation(model, *bitseq_, test_set_, kDefaultFillOrders, options_.seed,
+                                                FillOrders::ModelBackward);
+  }
   history_.push_back(row);
   return row;
 }
@@ -138,7 +143,8 @@ Checkpoint Run::checkpoint() const {
     for (auto [name, value] : {std::pair{"wall_s", row.wall_s}, {"loss", row.loss}, {"log_z", row.log_z},
                                {"l1_exact", row.l1_exact}, {"jsd_exact", row.jsd_exact}, {"kl_exact", row.kl_exact},
                                {"l1_empirical", row.l1_empirical}, {"l1_empirical_mean", row.l1_empirical_mean},
-                               {"spearman", row.spearman}, {"pb_deviation", row.pb_deviation}})
+                               {"spearman", row.spearman}, {"spearman_pb", row.spearman_pb},
+                               {"pb_deviation", row.pb_deviation}})
       columns[std::string("history.") + name].push_back(bits_of(value));
   }
   return checkpoint;
@@ -166,8 +172,10 @@ void Run::restore(const Checkpoint& checkpoint) {
   }
   const auto& iterations = array("history.iteration");
   for (size_t i = 0; i < iterations.size(); ++i) {
-    auto column = [&](const char* name) {
+    // A column added after a checkpoint was written reads as NaN; any other mismatch is corruption.
+    auto column = [&](const char* name, bool optional = false) {
       const auto& values = array(std::string("history.") + name);
+      if (optional && values.empty()) return bits_of(NAN);
       if (values.size() != iterations.size()) throw std::runtime_error("checkpoint history is corrupted");
       return values[i];
     };
@@ -185,6 +193,7 @@ void Run::restore(const Checkpoint& checkpoint) {
     row.l1_empirical = double_of(column("l1_empirical"));
     row.l1_empirical_mean = double_of(column("l1_empirical_mean"));
     row.spearman = double_of(column("spearman"));
+    row.spearman_pb = double_of(column("spearman_pb", /*optional=*/true));
     row.pb_deviation = double_of(column("pb_deviation"));
     history_.push_back(row);
   }
@@ -223,13 +232,13 @@ void Run::write_outputs(const std::string& dir) const {
 
   std::ostringstream csv;
   csv << "iteration,trajectories,transitions,wall_s,loss,log_z,l1_exact,jsd_exact,kl_exact,l1_empirical_sum,"
-         "l1_empirical_mean,modes_found,spearman,pb_deviation\n";
+         "l1_empirical_mean,modes_found,spearman,pb_deviation,spearman_pb\n";
   csv.precision(10);
   for (const EvaluationRow& row : history_)
     csv << row.iteration << "," << row.trajectories << "," << row.transitions << "," << row.wall_s << "," << row.loss
         << "," << row.log_z << "," << row.l1_exact << "," << row.jsd_exact << "," << row.kl_exact << ","
         << row.l1_empirical << "," << row.l1_empirical_mean << "," << row.modes_found << "," << row.spearman << ","
-        << row.pb_deviation << "\n";
+        << row.pb_deviation << "," << row.spearman_pb << "\n";
   write_file_atomically(dir + "/metrics.csv", csv.str());
   checkpoint().save(dir + "/checkpoint.bin");
 
@@ -273,6 +282,7 @@ std::string Run::summary_json() const {
   }
   json.add("modes_found", (long long)modes_.found()).add("n_modes", (long long)env_->n_modes());
   if (bitseq_) json.add("spearman", last.spearman);
+  if (std::isfinite(last.spearman_pb)) json.add("spearman_pb", last.spearman_pb);
   if (std::isfinite(last.pb_deviation)) json.add("pb_deviation", last.pb_deviation);
   json.add("threads", max_threads()).add("seed", (unsigned long)options_.seed);
   return json.str();
@@ -283,6 +293,7 @@ std::unique_ptr<Run> load_run(const std::string& checkpoint_path) {
   RunOptions options = RunOptions::from_text(checkpoint.config);
   options.quiet = true;
   options.exact_every = 0;  // `gfn eval` always wants the exact metrics
+  options.corr_every = 1;   // and the rank correlation
   auto run = std::make_unique<Run>(options);
   run->restore(checkpoint);
   return run;

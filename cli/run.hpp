@@ -24,7 +24,8 @@ struct EvaluationRow {
   double l1_exact = NAN, jsd_exact = NAN, kl_exact = NAN;
   double l1_empirical = NAN, l1_empirical_mean = NAN;  // sum over states, and that sum / n_states
   int64_t modes_found = 0;
-  double spearman = NAN;      // BitSeq: rank correlation of log P_T and log R on the test set
+  double spearman = NAN;      // BitSeq: rank correlation of log P_T and log R on the test set (uniform fill orders)
+  double spearman_pb = NAN;   // BitSeq with a learned P_B: the same with fill orders sampled from that P_B
   double pb_deviation = NAN;  // learned P_B: mean |log P_B - log uniform| over the last batch
 };
 

@@ -1,6 +1,7 @@
 // `gfn sample` and `gfn eval`: use a trained checkpoint. sample prints N sampled objects with their
-// log rewards; eval prints the exact metrics of the policy (enumerable environments) or the modes
-// found among N samples.
+// log rewards; eval prints the exact metrics of the policy (enumerable environments), the test-set
+// rank correlation (BitSeq) and the modes found among N samples.
+#include <cmath>
 #include <cstdio>
 #include <set>
 
@@ -40,8 +41,11 @@ void run_eval(const UseOptions& options) {
   const Environment& env = run->env();
   JsonObject json;
   json.add("env", env.name()).add("iteration", (long long)run->trainer().iteration());
+  const bool bitseq = dynamic_cast<const BitSeq*>(&env) != nullptr;
+  const EvaluationRow row = run->enumeration() || bitseq ? run->evaluate() : EvaluationRow{};
+  if (bitseq) json.add("spearman", row.spearman);
+  if (std::isfinite(row.spearman_pb)) json.add("spearman_pb", row.spearman_pb);
   if (run->enumeration()) {
-    const EvaluationRow row = run->evaluate();
     json.add("l1_exact", row.l1_exact).add("jsd_exact", row.jsd_exact).add("kl_exact", row.kl_exact);
     json.add("true_log_z", run->enumeration()->log_z());
     if (run->trainer().model().has_log_z()) json.add("log_z", double(run->trainer().model().log_z_value()));
@@ -58,8 +62,9 @@ void run_eval(const UseOptions& options) {
     return;
   }
   std::printf("%s at iteration %lld\n", env.name().c_str(), (long long)run->trainer().iteration());
+  if (bitseq) std::printf("  test-set Spearman %.4f (uniform fill orders)\n", row.spearman);
+  if (std::isfinite(row.spearman_pb)) std::printf("  test-set Spearman %.4f (fill orders from P_B)\n", row.spearman_pb);
   if (run->enumeration()) {
-    const EvaluationRow& row = run->history().back();
     std::printf("  exact L1 %.6g   JSD %.6g   KL %.6g\n", row.l1_exact, row.jsd_exact, row.kl_exact);
     if (run->trainer().model().has_log_z())
       std::printf("  log Z %.6f (true %.6f)\n", double(run->trainer().model().log_z_value()),

@@ -1,7 +1,8 @@
 // BitSeq log P_T estimates and rank correlation (see bitseq_likelihood.hpp). Work is cut into fixed
 // batches of consecutive (string, order) pairs; a batch first draws its fill orders (Fisher-Yates, or
-// L rounds of backward sampling from a learned P_B), then evaluates the L+1 states of every pair's
-// trajectory in one call and sums log P_F - log P_B in double.
+// L rounds of backward sampling from the model's P_B), then evaluates the L+1 states of every pair's
+// trajectory in one call and sums log P_F - log P_B in double (uniform P_B: log P_B = -log t at the
+// state with t filled slots).
 #include "core/bitseq_likelihood.hpp"
 
 #include <algorithm>
@@ -26,9 +27,9 @@ struct BatchScratch {
 };
 
 // Fills slots[first_pair*L ..) for pairs [first_pair, first_pair + n_pairs) with fill orders drawn from
-// P_B(. | x): uniform permutations, or backward sampling from the model's learned P_B.
+// the proposal: uniform permutations, or backward sampling from the model's P_B.
 void draw_fill_orders(const Model<float>& model, const BitSeq& env, const StateMatrix& strings, int n_orders,
-                      uint64_t seed, int64_t first_pair, int n_pairs, bool learned_backward, BatchScratch& scratch,
+                      uint64_t seed, int64_t first_pair, int n_pairs, FillOrders proposal, BatchScratch& scratch,
                       int* slots) {
   const int n_slots = env.state_width();
   std::vector<Rng> rngs;
@@ -37,7 +38,7 @@ void draw_fill_orders(const Model<float>& model, const BitSeq& env, const StateM
     const int64_t pair = first_pair + b;
     rngs.push_back(Rng::stream(seed, uint64_t(pair / n_orders), uint64_t(pair % n_orders)));
   }
-  if (!learned_backward) {
+  if (proposal == FillOrders::Uniform) {
     for (int b = 0; b < n_pairs; ++b) {
       int* order = slots + (first_pair + b) * n_slots;
       for (int t = 0; t < n_slots; ++t) order[t] = t;
@@ -73,8 +74,9 @@ void draw_fill_orders(const Model<float>& model, const BitSeq& env, const StateM
 
 // log_weights[pair] for pairs [first_pair, first_pair + n_pairs), given their fill orders.
 void weigh_fill_orders(const Model<float>& model, const BitSeq& env, const StateMatrix& strings, int n_orders,
-                       int64_t first_pair, int n_pairs, const int* slots, BatchScratch& scratch,
-                       double* log_weights) {
+                       int64_t first_pair, int n_pairs, const int* slots, FillOrders proposal,
+                       BatchScratch& scratch, double* log_weights) {
+  const bool model_backward = proposal == FillOrders::ModelBackward;
   const int n_slots = env.state_width();
   const int steps = n_slots + 1;  // s_0 .. s_L
   const int word_bits = env.reward().word_bits();
@@ -91,9 +93,8 @@ void weigh_fill_orders(const Model<float>& model, const BitSeq& env, const State
   }
   scratch.tape.clear();
   const ModelOutputs outputs = model.evaluate(scratch.tape, nullptr, scratch.states.data(), n_pairs * steps,
-                                              scratch.model, /*with_backward=*/true);
-  const auto forward = scratch.tape.value(outputs.forward_logprobs);    // rows x A
-  const auto backward = scratch.tape.value(outputs.backward_logprobs);  // rows x L
+                                              scratch.model, model_backward);
+  const auto forward = scratch.tape.value(outputs.forward_logprobs);  // rows x A
   for (int b = 0; b < n_pairs; ++b) {
     const int32_t* words = strings.row((first_pair + b) / n_orders).data();
     const int* order = slots + (first_pair + b) * n_slots;
@@ -102,7 +103,9 @@ void weigh_fill_orders(const Model<float>& model, const BitSeq& env, const State
       const int slot = order[t - 1];
       const int action = (slot << word_bits) | words[slot];
       const int parent_row = b * steps + t - 1, child_row = b * steps + t;
-      log_weight += double(forward(parent_row, action)) - double(backward(child_row, slot));
+      double log_backward = -std::log(double(t));  // uniform P_B: 1 / (filled slots of the child)
+      if (model_backward) log_backward = double(scratch.tape.value(outputs.backward_logprobs)(child_row, slot));
+      log_weight += double(forward(parent_row, action)) - log_backward;
     }
     log_weights[first_pair + b] = log_weight;
   }
@@ -111,7 +114,7 @@ void weigh_fill_orders(const Model<float>& model, const BitSeq& env, const State
 }  // namespace
 
 BitSeqOrderWeights bitseq_order_weights(const Model<float>& model, const BitSeq& env, const StateMatrix& strings,
-                                        int n_orders, uint64_t seed) {
+                                        int n_orders, uint64_t seed, FillOrders proposal) {
   const Environment& model_env = model.env();
   const int n_slots = env.state_width();
   if (n_orders < 1) throw std::invalid_argument("bitseq_order_weights: need at least one fill order");
@@ -132,7 +135,6 @@ BitSeqOrderWeights bitseq_order_weights(const Model<float>& model, const BitSeq&
   const int64_t n_pairs = int64_t(result.n_strings) * n_orders;
   result.slots.resize(size_t(n_pairs) * n_slots);
   result.log_weights.resize(n_pairs);
-  const bool learned_backward = model.config().backward == BackwardPolicy::Learned;
 
   // Fixed batches of consecutive pairs: the same composition on any number of threads.
   const int pairs_per_batch = std::max(1, kStatesPerEvaluation / (n_slots + 1));
@@ -144,9 +146,9 @@ BitSeqOrderWeights bitseq_order_weights(const Model<float>& model, const BitSeq&
     for (int64_t batch = 0; batch < n_batches; ++batch) {
       const int64_t first_pair = batch * pairs_per_batch;
       const int count = int(std::min<int64_t>(pairs_per_batch, n_pairs - first_pair));
-      draw_fill_orders(model, env, strings, n_orders, seed, first_pair, count, learned_backward, scratch,
+      draw_fill_orders(model, env, strings, n_orders, seed, first_pair, count, proposal, scratch,
                        result.slots.data());
-      weigh_fill_orders(model, env, strings, n_orders, first_pair, count, result.slots.data(), scratch,
+      weigh_fill_orders(model, env, strings, n_orders, first_pair, count, result.slots.data(), proposal, scratch,
                         result.log_weights.data());
     }
   }
@@ -154,8 +156,8 @@ BitSeqOrderWeights bitseq_order_weights(const Model<float>& model, const BitSeq&
 }
 
 std::vector<double> bitseq_log_likelihoods(const Model<float>& model, const BitSeq& env, const StateMatrix& strings,
-                                           int n_orders, uint64_t seed) {
-  const BitSeqOrderWeights weights = bitseq_order_weights(model, env, strings, n_orders, seed);
+                                           int n_orders, uint64_t seed, FillOrders proposal) {
+  const BitSeqOrderWeights weights = bitseq_order_weights(model, env, strings, n_orders, seed, proposal);
   std::vector<double> log_likelihoods(weights.n_strings);
   const double log_orders = std::log(double(n_orders));
   for (int i = 0; i < weights.n_strings; ++i) {
@@ -173,8 +175,9 @@ std::vector<double> bitseq_log_likelihoods(const Model<float>& model, const BitS
 }
 
 double bitseq_rank_correlation(const Model<float>& model, const BitSeq& env, const StateMatrix& test_set_states,
-                               int n_orders, uint64_t seed) {
-  const std::vector<double> log_likelihoods = bitseq_log_likelihoods(model, env, test_set_states, n_orders, seed);
+                               int n_orders, uint64_t seed, FillOrders proposal) {
+  const std::vector<double> log_likelihoods =
+      bitseq_log_likelihoods(model, env, test_set_states, n_orders, seed, proposal);
   std::vector<double> log_rewards(log_likelihoods.size());
   for (size_t i = 0; i < log_rewards.size(); ++i) log_rewards[i] = env.log_reward(test_set_states.row(i).data());
   return spearman_correlation(log_likelihoods, log_rewards);

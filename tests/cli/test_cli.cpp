@@ -195,6 +195,17 @@ TEST_CASE("cli: BitSeq training reports modes found and the test-set rank correl
   CHECK(spearman <= 1);
   CHECK(std::stoi(json_value(run.out, "modes_found")) >= 0);
   CHECK(json_value(run.out, "n_modes") == "25");  // the documented default mode rule for n = 16
+
+  // A TLM P_B adds the estimate with fill orders sampled from that P_B.
+  const Result tlm = gfn("train --env bitseq --n 16 --k 4 --hidden 32 --pb tlm --iters 20 --eval-every 10 --json --quiet");
+  REQUIRE(tlm.exit_code == 0);
+  for (const char* key : {"spearman", "spearman_pb"}) {
+    CAPTURE(key);
+    const double rho = std::stod(json_value(tlm.out, key));
+    CHECK(rho >= -1);
+    CHECK(rho <= 1);
+  }
+  CHECK(run.out.find("spearman_pb") == std::string::npos);  // uniform P_B: the two estimators coincide
 }
 
 TEST_CASE("cli: experiment hypergrid-tlm smoke run writes the runs, the summary and the curves") {

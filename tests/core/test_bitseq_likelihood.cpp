@@ -1,11 +1,13 @@
 // BitSeq log P_T estimates and rank correlation on a small, fully enumerable BitSeq (n = 8, k = 2:
 // 4 slots of 4 words, 256 strings, 625 states). An exact sampler (tabular P_F built from exact flows,
 // F = R on full strings, F(s) = sum_children F(s') P_B(s|s')) gets log R - log Z for every string and
-// every fill order, with uniform and with learned P_B, and a rank correlation that reaches the ceiling
-// set by ties in log R. Each order's weight matches a double recomputation from the tables; with many
-// orders exp(estimate) matches the exact P_T (sum over all 24 orders) within 5 sigma of the importance
-// sampling mean, sigma^2 = (sum_tau P_F(tau)^2 / P_B(tau|x) - P_T^2) / K; results are bit-identical on
-// 1 and 2 threads; a uniform P_F gives a constant estimate (rho undefined), a random MLP a low rho.
+// every fill order drawn from its own P_B (uniform, or a learned one sampled backward), and a rank
+// correlation that reaches the ceiling set by ties in log R. Each order's weight matches a double
+// recomputation from the tables; with many orders exp(estimate) matches the exact P_T (sum over all 24
+// orders) within 5 sigma of the importance sampling mean, sigma^2 = (sum_tau P_F(tau)^2 / q(tau|x) -
+// P_T^2) / K for the proposal q (uniform orders, also for a learned-P_B model, or the model's P_B);
+// results are bit-identical on 1 and 2 threads; a uniform P_F gives a constant estimate (rho
+// undefined), a random MLP a low rho.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -78,9 +80,18 @@ double backward_logprob(const Model<float>& model, const BitSeq& env, const int3
   return double(weight(row, slot)) + double(bias(0, slot)) - max_logit - std::log(total);
 }
 
-// Sum of log P_F and of log P_B along the trajectory filling x's slots in `order`.
-void path_logprobs(const Model<float>& model, const BitSeq& env, const int32_t* words, const int* order,
-                   double* log_forward, double* log_backward) {
+// A model's backward policy and the proposal its fill orders are drawn from.
+struct EstimatorCase {
+  BackwardPolicy backward;
+  FillOrders proposal;
+};
+constexpr EstimatorCase kEstimatorCases[] = {{BackwardPolicy::Uniform, FillOrders::Uniform},
+                                             {BackwardPolicy::Learned, FillOrders::Uniform},
+                                             {BackwardPolicy::Learned, FillOrders::ModelBackward}};
+
+// Sum of log P_F and of log q (the proposal's P_B) along the trajectory filling x's slots in `order`.
+void path_logprobs(const Model<float>& model, const BitSeq& env, FillOrders proposal, const int32_t* words,
+                   const int* order, double* log_forward, double* log_backward) {
   const int n_slots = env.state_width();
   std::vector<int32_t> state(n_slots);
   env.initial_state(state.data());
@@ -90,7 +101,8 @@ void path_logprobs(const Model<float>& model, const BitSeq& env, const int32_t* 
     const int slot = order[t];
     *log_forward += forward_logprob(model, env, state.data(), (slot << env.reward().word_bits()) | words[slot]);
     state[slot] = words[slot];
-    *log_backward += backward_logprob(model, env, state.data(), slot);
+    *log_backward += proposal == FillOrders::Uniform ? -std::log(double(t + 1))
+                                                     : backward_logprob(model, env, state.data(), slot);
   }
 }
 
@@ -172,7 +184,9 @@ TEST_CASE("core: bitseq likelihood of an exact sampler is log R - log Z for ever
   double reward_sum = 0;
   for (double log_reward : log_rewards) reward_sum += std::exp(log_reward);
 
-  for (const BackwardPolicy backward : {BackwardPolicy::Uniform, BackwardPolicy::Learned}) {
+  // Fill orders from the P_B the sampler is exact for: every importance weight is P_T(x).
+  for (const EstimatorCase estimator : {kEstimatorCases[0], kEstimatorCases[2]}) {
+    const BackwardPolicy backward = estimator.backward;
     CAPTURE(int(backward));
     ModelConfig config;
     config.tabular = true;
@@ -182,7 +196,7 @@ TEST_CASE("core: bitseq likelihood of an exact sampler is log R - log Z for ever
     const double log_z = set_exact_forward_policy(model, env);
     CHECK(log_z == doctest::Approx(std::log(reward_sum)).epsilon(1e-12));  // Z = sum_x R(x) for any P_B
 
-    const BitSeqOrderWeights weights = bitseq_order_weights(model, env, strings, 10, 5);
+    const BitSeqOrderWeights weights = bitseq_order_weights(model, env, strings, 10, 5, estimator.proposal);
     REQUIRE(weights.n_strings == 256);
     REQUIRE(weights.n_orders == 10);
     REQUIRE(weights.n_slots == 4);
@@ -196,7 +210,8 @@ TEST_CASE("core: bitseq likelihood of an exact sampler is log R - log Z for ever
     CHECK(worst < 1e-4);  // float log-softmax rounding over 4 steps of values down to -16
 
     for (const int n_orders : {1, 10}) {
-      const std::vector<double> estimates = bitseq_log_likelihoods(model, env, strings, n_orders, 17);
+      const std::vector<double> estimates =
+          bitseq_log_likelihoods(model, env, strings, n_orders, 17, estimator.proposal);
       REQUIRE(estimates.size() == 256);
       for (int i = 0; i < 256; ++i) {
         CAPTURE(i);
@@ -254,8 +269,10 @@ TEST_CASE("core: bitseq rank correlation of an exact sampler reaches 1 up to tie
 TEST_CASE("core: bitseq order weights match a double recomputation along the drawn fill orders") {
   const BitSeq env(8, 2);
   const StateMatrix strings = all_full_strings(env);
-  for (const BackwardPolicy backward : {BackwardPolicy::Uniform, BackwardPolicy::Learned}) {
+  for (const EstimatorCase estimator : kEstimatorCases) {
+    const BackwardPolicy backward = estimator.backward;
     CAPTURE(int(backward));
+    CAPTURE(int(estimator.proposal));
     ModelConfig config;
     config.tabular = true;
     config.backward = backward;
@@ -264,15 +281,16 @@ TEST_CASE("core: bitseq order weights match a double recomputation along the dra
     if (backward == BackwardPolicy::Learned) randomize_table(model, "backward.head0.weight", 2.0, 4);
     const int n_orders = 3;
     const uint64_t seed = 11;
-    const BitSeqOrderWeights weights = bitseq_order_weights(model, env, strings, n_orders, seed);
-    const std::vector<double> estimates = bitseq_log_likelihoods(model, env, strings, n_orders, seed);
+    const BitSeqOrderWeights weights = bitseq_order_weights(model, env, strings, n_orders, seed, estimator.proposal);
+    const std::vector<double> estimates =
+        bitseq_log_likelihoods(model, env, strings, n_orders, seed, estimator.proposal);
     for (int i = 0; i < 256; ++i) {
       CAPTURE(i);
       std::vector<double> order_weights(n_orders);
       for (int k = 0; k < n_orders; ++k) {
         const int* order = weights.slots.data() + (i * n_orders + k) * 4;
         REQUIRE(is_permutation_of_slots(order, 4));
-        if (backward == BackwardPolicy::Uniform) {
+        if (estimator.proposal == FillOrders::Uniform) {
           // Contract: Fisher-Yates with Rng::stream(seed, i, k).
           Rng rng = Rng::stream(seed, i, k);
           int expected[4] = {0, 1, 2, 3};
@@ -280,7 +298,7 @@ TEST_CASE("core: bitseq order weights match a double recomputation along the dra
           CHECK(std::equal(order, order + 4, expected));
         }
         double log_forward, log_backward;
-        path_logprobs(model, env, strings.row(i).data(), order, &log_forward, &log_backward);
+        path_logprobs(model, env, estimator.proposal, strings.row(i).data(), order, &log_forward, &log_backward);
         CHECK(std::abs(weights.log_weights[i * n_orders + k] - (log_forward - log_backward)) < 1e-4);
         order_weights[k] = weights.log_weights[i * n_orders + k];
       }
@@ -298,15 +316,18 @@ TEST_CASE("core: bitseq likelihood with many fill orders matches the exact P_T w
   StateMatrix strings(32, 4);  // every 8th string
   for (int i = 0; i < 32; ++i) strings.row(i) = all.row(8 * i);
   const int n_orders = 2000;
-  for (const BackwardPolicy backward : {BackwardPolicy::Uniform, BackwardPolicy::Learned}) {
+  for (const EstimatorCase estimator : kEstimatorCases) {
+    const BackwardPolicy backward = estimator.backward;
     CAPTURE(int(backward));
+    CAPTURE(int(estimator.proposal));
     ModelConfig config;
     config.tabular = true;
     config.backward = backward;
     Model<float> model(env, config, 1);
     randomize_table(model, "forward.head0.weight", 1.0, 21);
     if (backward == BackwardPolicy::Learned) randomize_table(model, "backward.head0.weight", 1.0, 22);
-    const std::vector<double> estimates = bitseq_log_likelihoods(model, env, strings, n_orders, 8);
+    const std::vector<double> estimates =
+        bitseq_log_likelihoods(model, env, strings, n_orders, 8, estimator.proposal);
     for (int i = 0; i < 32; ++i) {
       CAPTURE(i);
       // Over all 24 orders tau: P_T = sum P_F(tau); E_PB[w^2] = sum P_F(tau)^2 / P_B(tau|x).
@@ -314,12 +335,12 @@ TEST_CASE("core: bitseq likelihood with many fill orders matches the exact P_T w
       double probability = 0, second_moment = 0, backward_total = 0;
       do {
         double log_forward, log_backward;
-        path_logprobs(model, env, strings.row(i).data(), order, &log_forward, &log_backward);
+        path_logprobs(model, env, estimator.proposal, strings.row(i).data(), order, &log_forward, &log_backward);
         probability += std::exp(log_forward);
         second_moment += std::exp(2 * log_forward - log_backward);
         backward_total += std::exp(log_backward);
       } while (std::next_permutation(order, order + 4));
-      REQUIRE(backward_total == doctest::Approx(1.0).epsilon(1e-9));  // P_B(. | x) sums to 1 over orders
+      REQUIRE(backward_total == doctest::Approx(1.0).epsilon(1e-9));  // q(. | x) sums to 1 over orders
       const double sigma = std::sqrt((second_moment - probability * probability) / n_orders);
       CAPTURE(probability);
       CAPTURE(sigma);
@@ -331,8 +352,10 @@ TEST_CASE("core: bitseq likelihood with many fill orders matches the exact P_T w
 TEST_CASE("core: bitseq likelihood is bit-identical on 1 and 2 threads") {
   const BitSeq env(8, 2);
   const StateMatrix strings = all_full_strings(env);
-  for (const BackwardPolicy backward : {BackwardPolicy::Uniform, BackwardPolicy::Learned}) {
+  for (const EstimatorCase estimator : kEstimatorCases) {
+    const BackwardPolicy backward = estimator.backward;
     CAPTURE(int(backward));
+    CAPTURE(int(estimator.proposal));
     ModelConfig config;
     config.hidden = {32, 32};
     config.backward = backward;
@@ -340,15 +363,15 @@ TEST_CASE("core: bitseq likelihood is bit-identical on 1 and 2 threads") {
     BitSeqOrderWeights one, two;
     {
       ScopedThreads threads(1);
-      one = bitseq_order_weights(model, env, strings, 40, 3);  // 10240 pairs: 52 batches
+      one = bitseq_order_weights(model, env, strings, 40, 3, estimator.proposal);  // 10240 pairs: 52 batches
     }
     {
       ScopedThreads threads(2);
-      two = bitseq_order_weights(model, env, strings, 40, 3);
+      two = bitseq_order_weights(model, env, strings, 40, 3, estimator.proposal);
     }
     CHECK(one.slots == two.slots);
     CHECK(one.log_weights == two.log_weights);  // exact: doubles compared bitwise
-    const BitSeqOrderWeights other_seed = bitseq_order_weights(model, env, strings, 40, 4);
+    const BitSeqOrderWeights other_seed = bitseq_order_weights(model, env, strings, 40, 4, estimator.proposal);
     CHECK(one.slots != other_seed.slots);
   }
 }
