@@ -10,6 +10,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "core/parallel.hpp"
 #include "core/random.hpp"
 #include "core/rank_correlation.hpp"
 
@@ -139,19 +140,15 @@ BitSeqOrderWeights bitseq_order_weights(const Model<float>& model, const BitSeq&
   // Fixed batches of consecutive pairs: the same composition on any number of threads.
   const int pairs_per_batch = std::max(1, kStatesPerEvaluation / (n_slots + 1));
   const int64_t n_batches = (n_pairs + pairs_per_batch - 1) / pairs_per_batch;
-#pragma omp parallel
-  {
-    BatchScratch scratch;
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t batch = 0; batch < n_batches; ++batch) {
-      const int64_t first_pair = batch * pairs_per_batch;
-      const int count = int(std::min<int64_t>(pairs_per_batch, n_pairs - first_pair));
-      draw_fill_orders(model, env, strings, n_orders, seed, first_pair, count, proposal, scratch,
-                       result.slots.data());
-      weigh_fill_orders(model, env, strings, n_orders, first_pair, count, result.slots.data(), proposal, scratch,
-                        result.log_weights.data());
-    }
-  }
+  std::vector<BatchScratch> scratches(max_threads());
+  parallel_for(n_batches, [&](int64_t batch) {
+    BatchScratch& scratch = scratches[thread_id()];
+    const int64_t first_pair = batch * pairs_per_batch;
+    const int count = int(std::min<int64_t>(pairs_per_batch, n_pairs - first_pair));
+    draw_fill_orders(model, env, strings, n_orders, seed, first_pair, count, proposal, scratch, result.slots.data());
+    weigh_fill_orders(model, env, strings, n_orders, first_pair, count, result.slots.data(), proposal, scratch,
+                      result.log_weights.data());
+  });
   return result;
 }
 

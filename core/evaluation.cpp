@@ -6,6 +6,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "core/parallel.hpp"
+
 namespace gfn {
 
 std::vector<double> terminating_distribution(const Model<float>& model, const Enumeration& all) {
@@ -19,20 +21,18 @@ std::vector<double> terminating_distribution(const Model<float>& model, const En
   std::vector<float> logp(size_t(n) * n_actions);
   constexpr int64_t chunk = 1024;
   const int64_t n_chunks = (n + chunk - 1) / chunk;
-#pragma omp parallel
-  {
-    Tape<float> tape;
-    ModelScratch scratch;
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t c = 0; c < n_chunks; ++c) {
-      const int64_t first = c * chunk;
-      const int rows = int(std::min(chunk, n - first));
-      tape.clear();
-      const ModelOutputs outputs = model.evaluate(tape, nullptr, states.row(first).data(), rows, scratch, false);
-      const auto values = tape.value(outputs.forward_logprobs);
-      std::copy(values.data(), values.data() + int64_t(rows) * n_actions, logp.begin() + first * n_actions);
-    }
-  }
+  std::vector<Tape<float>> tapes(max_threads());
+  std::vector<ModelScratch> scratches(max_threads());
+  parallel_for(n_chunks, [&](int64_t c) {
+    Tape<float>& tape = tapes[thread_id()];
+    const int64_t first = c * chunk;
+    const int rows = int(std::min(chunk, n - first));
+    tape.clear();
+    const ModelOutputs outputs =
+        model.evaluate(tape, nullptr, states.row(first).data(), rows, scratches[thread_id()], false);
+    const auto values = tape.value(outputs.forward_logprobs);
+    std::copy(values.data(), values.data() + int64_t(rows) * n_actions, logp.begin() + first * n_actions);
+  });
 
   std::vector<double> reach(n, 0.0), terminating(n, 0.0);
   std::vector<int32_t> child(state_width);

@@ -1,5 +1,9 @@
-// The few OpenMP facts the library needs, with serial fallbacks when built without OpenMP.
+// The few OpenMP facts the library needs, with serial fallbacks when built without OpenMP, and the
+// one parallel loop the library uses.
 #pragma once
+
+#include <cstdint>
+#include <exception>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -29,6 +33,24 @@ inline void set_threads(int threads) {
 #else
   (void)threads;
 #endif
+}
+
+// Runs body(i) for i in [0, n), one index at a time per thread (dynamic schedule), serially when
+// n < 2. An exception must not leave an OpenMP region (that terminates the process): the first one
+// thrown is kept, the remaining indices still run, and it is rethrown after the region.
+template <typename Body>
+void parallel_for(int64_t n, Body&& body) {
+  std::exception_ptr failure;
+#pragma omp parallel for schedule(dynamic, 1) if (n > 1)
+  for (int64_t i = 0; i < n; ++i) {
+    try {
+      body(i);
+    } catch (...) {
+#pragma omp critical(gfn_parallel_for_failure)
+      if (!failure) failure = std::current_exception();
+    }
+  }
+  if (failure) std::rethrow_exception(failure);
 }
 
 }  // namespace gfn

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <exception>
 #include <limits>
 #include <stdexcept>
 
@@ -65,20 +64,10 @@ void Sampler::sample(int n, uint64_t seed, uint64_t iteration, const SamplingOpt
   scratch_.resize(max_threads());
 
   const int n_blocks = (n + block_size_ - 1) / block_size_;
-  // An exception must not leave an OpenMP region (that terminates the process): keep the first one
-  // and rethrow it after the region.
-  std::exception_ptr failure;
-#pragma omp parallel for schedule(dynamic, 1) if (n_blocks > 1)
-  for (int block = 0; block < n_blocks; ++block) {
-    const int first = block * block_size_;
-    try {
-      sample_block(first, std::min(block_size_, n - first), seed, iteration, options, scratch_[thread_id()]);
-    } catch (...) {
-#pragma omp critical(gfn_sampler_failure)
-      if (!failure) failure = std::current_exception();
-    }
-  }
-  if (failure) std::rethrow_exception(failure);
+  parallel_for(n_blocks, [&](int64_t block) {
+    const int first = int(block) * block_size_;
+    sample_block(first, std::min(block_size_, n - first), seed, iteration, options, scratch_[thread_id()]);
+  });
 
   batch.state_width = state_width;
   batch.offsets.resize(n + 1);

@@ -120,26 +120,24 @@ IterationResult Trainer::step() {
   // while its tape is hot in cache.
   start = Clock::now();
   const bool two_phase = config_.objective.kind == LossKind::LogPartitionVariance;
-#pragma omp parallel for schedule(dynamic, 1) if (n_blocks > 1)
-  for (int b = 0; b < n_blocks; ++b) {
+  parallel_for(n_blocks, [&](int64_t b) {
     Block& block = *blocks_[b];
     const auto block_start = Clock::now();
-    const int first = b * config_.block_size;
+    const int first = int(b) * config_.block_size;
     block.loss = block.objective.build(block.tape, &block.gradient, model_, config_.objective, batch_, counts, first,
                                        std::min(config_.block_size, batch_size - first));
     block.forward_seconds = seconds_since(block_start);
     if (!two_phase) block.backward_seconds = run_backward(block);
-  }
+  });
   if (two_phase) {
     double total = 0;
     for (const auto& block : blocks_) total += double(block->tape.value(block->objective.zeta()).sum());
     const float mean_zeta = float(total / batch_size);
-#pragma omp parallel for schedule(dynamic, 1) if (n_blocks > 1)
-    for (int b = 0; b < n_blocks; ++b) {
+    parallel_for(n_blocks, [&](int64_t b) {
       Block& block = *blocks_[b];
       block.loss = block.objective.finish_log_partition_variance(block.tape, mean_zeta, counts);
       block.backward_seconds = run_backward(block);
-    }
+    });
   }
   // Ordered reduction into block 0: block 0 + block 1 + ... for every entry, whatever the thread count.
   double loss = 0;
