@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <map>
 #include <sstream>
+#include <utility>
 
 #include "cli/commands.hpp"
 #include "cli/run.hpp"
@@ -153,6 +154,7 @@ void run_experiment(const ExperimentOptions& experiment) {
           plan.push_back({name, env, options});
         }
   std::printf("%s: %zu runs into %s/\n", experiment.protocol.c_str(), plan.size(), experiment.out.c_str());
+  std::fflush(stdout);
   std::vector<Finished> finished(plan.size());
   std::vector<std::string> errors(plan.size());
   set_threads(experiment.threads);
@@ -166,18 +168,27 @@ void run_experiment(const ExperimentOptions& experiment) {
       finished[i] = Finished{plan[i].name, plan[i].reward, plan[i].options.loss, plan[i].options.pb,
                              plan[i].options.seed, plan[i].reward, run.history(), run.env().n_modes(), last.wall_s};
 #pragma omp critical
-      std::printf("  done %-40s %s %.4g  modes %lld/%lld  %.1f s\n", plan[i].name.c_str(),
-                  std::isfinite(last.spearman) ? "spearman" : "L1(mean)",
-                  std::isfinite(last.spearman) ? last.spearman : last.l1_empirical_mean, (long long)last.modes_found,
-                  (long long)run.env().n_modes(), last.wall_s);
+      {
+        std::printf("  done %-40s %s %.4g  modes %lld/%lld  %.1f s\n", plan[i].name.c_str(),
+                    std::isfinite(last.spearman) ? "spearman" : "L1(mean)",
+                    std::isfinite(last.spearman) ? last.spearman : last.l1_empirical_mean, (long long)last.modes_found,
+                    (long long)run.env().n_modes(), last.wall_s);
+        std::fflush(stdout);  // progress lines reach a log file as they happen
+      }
     } catch (const std::exception& error) {
       errors[i] = plan[i].name + ": " + error.what();
     }
   }
+  // A failed run does not lose the others: summarise what finished, then report the first failure.
+  std::vector<Finished> completed;
+  for (size_t i = 0; i < plan.size(); ++i)
+    if (errors[i].empty()) completed.push_back(std::move(finished[i]));
+  if (!completed.empty()) {
+    write_summary(experiment, completed);
+    std::printf("wrote %s/summary.md, summary.csv and one SVG per environment\n", experiment.out.c_str());
+  }
   for (const std::string& error : errors)
     if (!error.empty()) throw std::runtime_error(error);
-  write_summary(experiment, finished);
-  std::printf("wrote %s/summary.md, summary.csv and one SVG per environment\n", experiment.out.c_str());
 }
 
 }  // namespace
