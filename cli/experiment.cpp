@@ -30,7 +30,7 @@ struct ExperimentOptions {
   std::vector<std::string> rewards = {"standard", "hard"};
   int64_t iterations = 0;  // 0: the protocol's
   int eval_every = 0;      // 0: the protocol's
-  int threads = 0;         // parallel runs (0: all cores)
+  int threads = 0;         // cores to use (0: all)
   std::string out = "experiment";
 };
 
@@ -109,28 +109,38 @@ void write_summary(const ExperimentOptions& experiment, const std::vector<Finish
   write_file_atomically(experiment.out + "/summary.md", markdown.str());
   write_file_atomically(experiment.out + "/summary.csv", csv.str());
 
-  // One chart per environment, one line per (objective, P_B) averaged over seeds.
+  // Charts per environment, one line per (objective, P_B) averaged over seeds: mean empirical L1
+  // against trajectories (HyperGrid); modes found and test-set Spearman against iterations (BitSeq).
   std::map<std::string, std::map<std::string, std::vector<const Finished*>>> groups;
   for (const Finished& run : runs) groups[run.env][run.algo + ", P_B " + run.pb].push_back(&run);
   for (const auto& [env, lines] : groups) {
-    std::vector<Series> series;
-    for (const auto& [label, members] : lines) {
-      Series line{label, {}, {}};
-      for (size_t i = 0; i < members.front()->history.size(); ++i) {
-        double total = 0;
-        for (const Finished* member : members) {
-          const EvaluationRow& row = member->history[std::min(i, member->history.size() - 1)];
-          total += bitseq ? double(row.modes_found) : row.l1_empirical_mean;
+    auto chart = [&, &env = env, &lines = lines](const std::string& file, const std::string& title,
+                                                  double (*metric)(const EvaluationRow&)) {
+      std::vector<Series> series;
+      for (const auto& [label, members] : lines) {
+        Series line{label, {}, {}};
+        for (size_t i = 0; i < members.front()->history.size(); ++i) {
+          double total = 0;
+          for (const Finished* member : members)
+            total += metric(member->history[std::min(i, member->history.size() - 1)]);
+          const EvaluationRow& row = members.front()->history[i];
+          line.x.push_back(bitseq ? double(row.iteration) : double(row.trajectories));
+          line.y.push_back(total / members.size());
         }
-        const EvaluationRow& row = members.front()->history[i];
-        line.x.push_back(bitseq ? double(row.iteration) : double(row.trajectories));
-        line.y.push_back(total / members.size());
+        series.push_back(line);
       }
-      series.push_back(line);
+      write_file_atomically(experiment.out + "/" + file,
+                            svg_line_chart(env + ": " + title, bitseq ? "iteration" : "trajectories", series,
+                                           /*log_y=*/!bitseq));
+    };
+    if (bitseq) {
+      chart(env + ".svg", "modes found (of 60)", [](const EvaluationRow& row) { return double(row.modes_found); });
+      chart(env + "-spearman.svg", "test-set Spearman (uniform fill orders)",
+            [](const EvaluationRow& row) { return row.spearman; });
+    } else {
+      chart(env + ".svg", "empirical L1, mean over states",
+            [](const EvaluationRow& row) { return row.l1_empirical_mean; });
     }
-    const std::string title = bitseq ? env + ": modes found (of 60)" : env + ": empirical L1, mean over states";
-    write_file_atomically(experiment.out + "/" + env + ".svg",
-                          svg_line_chart(title, bitseq ? "iteration" : "trajectories", series, /*log_y=*/!bitseq));
   }
 }
 
@@ -158,7 +168,11 @@ void run_experiment(const ExperimentOptions& experiment) {
   std::vector<Finished> finished(plan.size());
   std::vector<std::string> errors(plan.size());
   set_threads(experiment.threads);
-#pragma omp parallel for schedule(dynamic, 1)
+  // One core per run, runs in parallel; with fewer runs than cores, one run at a time on every core.
+  const int cores = max_threads();
+  const bool runs_in_parallel = int(plan.size()) >= cores;
+  for (Planned& planned : plan) planned.options.threads = runs_in_parallel ? 1 : cores;
+#pragma omp parallel for schedule(dynamic, 1) if (runs_in_parallel)
   for (int i = 0; i < int(plan.size()); ++i) {
     try {
       Run run(plan[i].options);
@@ -185,7 +199,7 @@ void run_experiment(const ExperimentOptions& experiment) {
     if (errors[i].empty()) completed.push_back(std::move(finished[i]));
   if (!completed.empty()) {
     write_summary(experiment, completed);
-    std::printf("wrote %s/summary.md, summary.csv and one SVG per environment\n", experiment.out.c_str());
+    std::printf("wrote %s/summary.md, summary.csv and the SVG charts\n", experiment.out.c_str());
   }
   for (const std::string& error : errors)
     if (!error.empty()) throw std::runtime_error(error);
@@ -207,7 +221,9 @@ void add_experiment_command(CLI::App& app) {
   command->add_option("--rewards", options->rewards, "HyperGrid reward presets")->delimiter(',')->capture_default_str();
   command->add_option("--iters", options->iterations, "Iterations per run (default: the protocol's)");
   command->add_option("--eval-every", options->eval_every, "Iterations between metrics (default: the protocol's)");
-  command->add_option("--threads", options->threads, "Runs in parallel (0: all cores)")->capture_default_str();
+  command->add_option("--threads", options->threads,
+                      "Cores (0: all): parallel runs of one core each, or every core per run when runs < cores")
+      ->capture_default_str();
   command->add_option("--out", options->out, "Output directory")->capture_default_str();
   command->callback([options] { run_experiment(*options); });
 }

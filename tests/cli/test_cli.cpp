@@ -1,6 +1,7 @@
 // Tests of the `gfn` command through the real binary: help and version, train --json, resume that is
 // bit-identical to an uninterrupted run, sample and eval, one-line errors for bad flags, and
-// checkpoints that are truncated, corrupted, of another version or of another environment.
+// checkpoints that are truncated, corrupted, of another version or of another environment, and smoke
+// runs of both experiment protocols.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -10,7 +11,9 @@
 #include <fstream>
 #include <iterator>
 #include <regex>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include <unistd.h>
 
@@ -221,4 +224,26 @@ TEST_CASE("cli: experiment hypergrid-tlm smoke run writes the runs, the summary 
   CHECK(std::filesystem::exists(dir + "/hypergrid-standard.svg"));
   CHECK(std::filesystem::exists(dir + "/hypergrid-standard-tb-tlm-seed0/metrics.csv"));
   CHECK(gfn("experiment no-such-protocol --out " + dir).exit_code != 0);
+}
+
+TEST_CASE("cli: experiment bitseq-tlm smoke run reports modes and Spearman and draws both curves") {
+  const std::string dir = scratch_dir("experiment-bitseq");
+  const Result run = gfn("experiment bitseq-tlm --algos tb --pb uniform --iters 3 --eval-every 3 --out " + dir);
+  REQUIRE(run.exit_code == 0);
+  const std::string summary = read_file(dir + "/summary.csv");
+  REQUIRE(count_lines(summary) == 2);
+  // bitseq,tb,uniform,0,3,48,l1_empirical_mean,l1_exact,modes_found,n_modes,spearman,spearman_pb,wall_s
+  std::vector<std::string> fields;
+  std::stringstream row(summary.substr(summary.find('\n') + 1));
+  for (std::string field; std::getline(row, field, ',');) fields.push_back(field);
+  REQUIRE(fields.size() == 13);
+  CHECK(fields[4] == "3");
+  CHECK(fields[5] == "48");
+  CHECK(fields[9] == "60");
+  const double spearman = std::stod(fields[10]);
+  CHECK(spearman >= -1);
+  CHECK(spearman <= 1);
+  CHECK(fields[11] == "nan");  // uniform P_B: no second estimator
+  CHECK(std::filesystem::exists(dir + "/bitseq.svg"));
+  CHECK(std::filesystem::exists(dir + "/bitseq-spearman.svg"));
 }
