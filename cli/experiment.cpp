@@ -7,9 +7,11 @@
 //                  over the last 200000 visited states).
 //   bitseq-tlm:    BitSeq n=120 k=8, 16 sequences per iteration, 50000 iterations, lr 1e-3, weight decay
 //                  1e-5, epsilon 0.001, SubTB lambda 0.9, metrics every 2000 iterations.
-// --iters and --eval-every shorten a protocol (e.g. a smoke run in CI).
+// --iters and --eval-every shorten a protocol (e.g. a smoke run in CI). A run already finished in its
+// directory (same configuration) is read back, not trained again.
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <sstream>
 #include <utility>
@@ -42,6 +44,21 @@ struct Finished {
   int64_t n_modes = 0;
   double wall_s = 0;
 };
+
+// A run whose directory already holds the checkpoint of a finished run with the same configuration is
+// read back instead of trained again: an interrupted experiment can be started again, and runs from
+// several invocations (e.g. more seeds) can be summarised together. Returns whether it was; a run of
+// another configuration is never overwritten.
+bool restore_finished_run(const RunOptions& options, Run& run) {
+  const std::string path = options.out + "/checkpoint.bin";
+  if (!std::filesystem::exists(path)) return false;
+  const Checkpoint checkpoint = Checkpoint::load(path);
+  if (checkpoint.config != options.to_text())
+    throw std::runtime_error(path + " holds a run of another configuration: use another --out or delete it");
+  run.restore(checkpoint);
+  if (run.trainer().iteration() == options.iterations && !run.history().empty()) return true;
+  throw std::runtime_error(path + " holds an unfinished run: delete it to train again");
+}
 
 RunOptions protocol_run(const ExperimentOptions& experiment, const std::string& reward, const std::string& algo,
                         const std::string& backward, uint64_t seed) {
@@ -176,14 +193,17 @@ void run_experiment(const ExperimentOptions& experiment) {
   for (int i = 0; i < int(plan.size()); ++i) {
     try {
       Run run(plan[i].options);
-      run.train();
-      run.write_outputs(plan[i].options.out);
+      const bool reused = restore_finished_run(plan[i].options, run);
+      if (!reused) {
+        run.train();
+        run.write_outputs(plan[i].options.out);
+      }
       const EvaluationRow& last = run.history().back();
       finished[i] = Finished{plan[i].name, plan[i].reward, plan[i].options.loss, plan[i].options.pb,
                              plan[i].options.seed, plan[i].reward, run.history(), run.env().n_modes(), last.wall_s};
 #pragma omp critical
       {
-        std::printf("  done %-40s %s %.4g  modes %lld/%lld  %.1f s\n", plan[i].name.c_str(),
+        std::printf("  %s %-40s %s %.4g  modes %lld/%lld  %.1f s\n", reused ? "read" : "done", plan[i].name.c_str(),
                     std::isfinite(last.spearman) ? "spearman" : "L1(mean)",
                     std::isfinite(last.spearman) ? last.spearman : last.l1_empirical_mean, (long long)last.modes_found,
                     (long long)run.env().n_modes(), last.wall_s);

@@ -224,6 +224,21 @@ TEST_CASE("cli: experiment hypergrid-tlm smoke run writes the runs, the summary 
   CHECK(std::filesystem::exists(dir + "/hypergrid-standard.svg"));
   CHECK(std::filesystem::exists(dir + "/hypergrid-standard-tb-tlm-seed0/metrics.csv"));
   CHECK(gfn("experiment no-such-protocol --out " + dir).exit_code != 0);
+
+  // Started again, the finished runs are read back, not retrained: the same summary.
+  const Result again = gfn("experiment hypergrid-tlm --rewards standard --algos tb,soft-dqn --pb uniform,tlm "
+                           "--iters 20 --eval-every 10 --out " + dir);
+  REQUIRE(again.exit_code == 0);
+  CHECK(again.out.find("read hypergrid-standard-tb-tlm-seed0") != std::string::npos);
+  CHECK(again.out.find("done ") == std::string::npos);
+  CHECK(read_file(dir + "/summary.csv") == summary);
+  // Another configuration in the same directory is refused, and the finished run is kept.
+  const Result other = gfn("experiment hypergrid-tlm --rewards standard --algos tb --pb uniform --iters 30 "
+                           "--eval-every 10 --out " + dir);
+  CHECK(other.exit_code != 0);
+  CHECK(other.err.find("holds a run of another configuration") != std::string::npos);
+  CHECK(count_lines(other.err) == 1);
+  CHECK(read_file(dir + "/hypergrid-standard-tb-uniform-seed0/metrics.csv").find("\n20,") != std::string::npos);
 }
 
 TEST_CASE("cli: experiment bitseq-tlm smoke run reports modes and Spearman and draws both curves") {
