@@ -53,7 +53,7 @@ bool restore_finished_run(const RunOptions& options, Run& run) {
   const std::string path = options.out + "/checkpoint.bin";
   if (!std::filesystem::exists(path)) return false;
   const Checkpoint checkpoint = Checkpoint::load(path);
-  if (checkpoint.config != options.to_text())
+  if (RunOptions::from_text(checkpoint.config).to_text() != options.to_text())
     throw std::runtime_error(path + " holds a run of another configuration: use another --out or delete it");
   run.restore(checkpoint);
   if (run.trainer().iteration() == options.iterations && !run.history().empty()) return true;

@@ -2,6 +2,7 @@
 #include "cli/run_options.hpp"
 
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -13,11 +14,16 @@ namespace gfn::cli {
 
 namespace {
 
+// The shortest of 15 or 17 significant digits that reads back as the same double (0.001, not
+// 0.0010000000000000000208).
 std::string format_double(double value) {
-  std::ostringstream out;
-  out.precision(17);
-  out << value;
-  return out.str();
+  for (const int digits : {15, 17}) {
+    std::ostringstream out;
+    out.precision(digits);
+    out << value;
+    if (digits == 17 || std::strtod(out.str().c_str(), nullptr) == value) return out.str();
+  }
+  return {};
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
 // `gfn train`: trains a GFlowNet with the flags of RunOptions, optionally resuming from a checkpoint,
 // and writes the run's files with --out. One summary at the end (JSON with --json).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <functional>
+#include <map>
+#include <sstream>
 #include <stdexcept>
-#include <utility>
+#include <string>
 
 #include "cli/commands.hpp"
 #include "cli/run.hpp"
@@ -14,46 +16,31 @@ namespace gfn::cli {
 
 namespace {
 
-// Flags that define a run: when given together with --resume they must agree with the checkpoint.
-const std::vector<std::pair<std::string, std::function<std::string(const RunOptions&)>>>& identity_flags() {
-  auto text = [](double value) { return std::to_string(value); };
-  static const std::vector<std::pair<std::string, std::function<std::string(const RunOptions&)>>> flags = {
-      {"--env", [](const RunOptions& o) { return o.env.env; }},
-      {"--ndim", [](const RunOptions& o) { return std::to_string(o.env.ndim); }},
-      {"--height", [](const RunOptions& o) { return std::to_string(o.env.height); }},
-      {"--reward", [](const RunOptions& o) { return o.env.reward; }},
-      {"--R0", [=](const RunOptions& o) { return o.env.r0 ? text(*o.env.r0) : ""; }},
-      {"--R1", [=](const RunOptions& o) { return o.env.r1 ? text(*o.env.r1) : ""; }},
-      {"--R2", [=](const RunOptions& o) { return o.env.r2 ? text(*o.env.r2) : ""; }},
-      {"--n", [](const RunOptions& o) { return std::to_string(o.env.n); }},
-      {"--k", [](const RunOptions& o) { return std::to_string(o.env.k); }},
-      {"--loss", [](const RunOptions& o) { return o.loss; }},
-      {"--subtb-lambda", [=](const RunOptions& o) { return text(o.subtb_lambda); }},
-      {"--log-reward-floor", [=](const RunOptions& o) { return text(o.log_reward_floor); }},
-      {"--lambda", [=](const RunOptions& o) { return text(o.lambda); }},
-      {"--munchausen-alpha", [=](const RunOptions& o) { return text(o.munchausen_alpha); }},
-      {"--target-tau", [=](const RunOptions& o) { return text(o.target_tau); }},
-      {"--replay-capacity", [](const RunOptions& o) { return std::to_string(o.replay_capacity); }},
-      {"--replay-batch", [](const RunOptions& o) { return std::to_string(o.replay_batch); }},
-      {"--policy", [](const RunOptions& o) { return o.policy; }},
-      {"--hidden", [](const RunOptions& o) { return std::to_string(o.hidden); }},
-      {"--layers", [](const RunOptions& o) { return std::to_string(o.layers); }},
-      {"--tied", [](const RunOptions& o) { return std::to_string(o.tied); }},
-      {"--pb", [](const RunOptions& o) { return o.pb; }},
-      {"--batch", [](const RunOptions& o) { return std::to_string(o.batch); }},
-      {"--lr", [=](const RunOptions& o) { return text(o.lr); }},
-      {"--lr-logz", [=](const RunOptions& o) { return text(o.lr_log_z); }},
-      {"--weight-decay", [=](const RunOptions& o) { return text(o.weight_decay); }},
-      {"--temperature", [=](const RunOptions& o) { return text(o.temperature); }},
-      {"--epsilon", [=](const RunOptions& o) { return text(o.epsilon); }},
-      {"--sf-bias", [=](const RunOptions& o) { return text(o.sf_bias); }},
-      {"--seed", [](const RunOptions& o) { return std::to_string(o.seed); }},
-      {"--eval-every", [](const RunOptions& o) { return std::to_string(o.eval_every); }},
-      {"--window", [](const RunOptions& o) { return std::to_string(o.window); }},
-      {"--exact-every", [](const RunOptions& o) { return std::to_string(o.exact_every); }},
-      {"--corr-every", [](const RunOptions& o) { return std::to_string(o.corr_every); }},
-  };
-  return flags;
+// "key=value" lines of RunOptions::to_text, as a map.
+std::map<std::string, std::string> settings_of(const RunOptions& options) {
+  std::map<std::string, std::string> settings;
+  std::istringstream lines(options.to_text());
+  for (std::string line; std::getline(lines, line);) {
+    const size_t equals = line.find('=');
+    settings[line.substr(0, equals)] = line.substr(equals + 1);
+  }
+  return settings;
+}
+
+// Every setting saved in a checkpoint except iters defines the run: a flag given together with
+// --resume must agree with it. The flag of setting "a_b" is --a-b (settings without a flag, such as
+// BitSeq's beta, cannot be given).
+void check_resume_flags(const CLI::App& command, const RunOptions& given, const RunOptions& saved) {
+  const auto given_settings = settings_of(given);
+  for (const auto& [key, saved_value] : settings_of(saved)) {
+    if (key == "iters") continue;
+    std::string flag = "--" + key;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    const CLI::Option* option = command.get_option_no_throw(flag);
+    const std::string& given_value = given_settings.at(key);
+    if (option != nullptr && option->count() > 0 && given_value != saved_value)
+      throw std::invalid_argument(flag + " " + given_value + " does not match the checkpoint (" + saved_value + ")");
+  }
 }
 
 // Fails early, before any training, when --out cannot be written.
@@ -93,10 +80,7 @@ void run_train(CLI::App* command, RunOptions given) {
   if (!given.resume.empty()) {
     checkpoint = Checkpoint::load(given.resume);
     options = RunOptions::from_text(checkpoint.config);
-    for (const auto& [flag, value_of] : identity_flags())
-      if (command->count(flag) > 0 && value_of(given) != value_of(options))
-        throw std::invalid_argument(flag + " " + value_of(given) + " does not match the checkpoint (" +
-                                    value_of(options) + ")");
+    check_resume_flags(*command, given, options);
     if (command->count("--iters") > 0) options.iterations = given.iterations;
     if (options.iterations < checkpoint.iteration)
       throw std::invalid_argument("--iters " + std::to_string(options.iterations) +

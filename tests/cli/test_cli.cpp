@@ -186,6 +186,13 @@ TEST_CASE("cli: truncated, corrupted, wrong-version and wrong-environment checkp
   const Result other_env = gfn("train --quiet --env grid --resume " + dir + "/checkpoint.bin");
   CHECK(other_env.exit_code != 0);
   CHECK(other_env.err.find("does not match the checkpoint") != std::string::npos);
+  // Settings are compared as saved, not rounded: lr 1e-7 is not lr 2e-7.
+  const std::string tiny = scratch_dir("tiny-lr");
+  REQUIRE(gfn(kSmallRun + " --lr 2e-7 --iters 2 --eval-every 1 --out " + tiny).exit_code == 0);
+  const Result other_lr = gfn("train --quiet --lr 1e-7 --iters 3 --resume " + tiny + "/checkpoint.bin");
+  CHECK(other_lr.exit_code != 0);
+  CHECK(other_lr.err.find("--lr 1e-07 does not match the checkpoint (2e-07)") != std::string::npos);
+  CHECK(gfn("train --quiet --lr 2e-7 --iters 3 --resume " + tiny + "/checkpoint.bin").exit_code == 0);
   // Nothing was lost: the original checkpoint still loads.
   CHECK(gfn("sample --checkpoint " + dir + "/checkpoint.bin --n 1").exit_code == 0);
 }
