@@ -104,7 +104,7 @@ class BlockObjective {
   std::vector<Scalar> log_rewards_;      // B, floored
   NodeId zeta_ = -1;
   // Per-objective index buffers.
-  std::vector<int> first_indices_, second_indices_, third_indices_;
+  std::vector<int> first_indices_, second_indices_, third_indices_, fourth_indices_, fifth_indices_;
   std::vector<int32_t> states_;           // FM: block rows then parent rows
   std::vector<int> parent_actions_;
 };
