@@ -115,7 +115,7 @@ std::string RunOptions::to_text() const {
   return out.str();
 }
 
-RunOptions RunOptions::from_text(const std::string& text) {
+std::map<std::string, std::string> RunOptions::settings(const std::string& text) {
   std::map<std::string, std::string> values;
   std::istringstream in(text);
   std::string line;
@@ -124,6 +124,11 @@ RunOptions RunOptions::from_text(const std::string& text) {
     if (equals == std::string::npos) throw std::runtime_error("malformed run configuration line '" + line + "'");
     values[line.substr(0, equals)] = line.substr(equals + 1);
   }
+  return values;
+}
+
+RunOptions RunOptions::from_text(const std::string& text) {
+  const std::map<std::string, std::string> values = settings(text);
   auto get = [&](const std::string& key) {
     auto found = values.find(key);
     if (found == values.end()) throw std::runtime_error("run configuration lacks '" + key + "'");

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <limits>
+#include <map>
 #include <string>
 
 #include "core/trainer.hpp"
@@ -56,6 +57,8 @@ struct RunOptions {
   void validate() const;           // throws std::invalid_argument naming the flag
   std::string to_text() const;     // key=value lines
   static RunOptions from_text(const std::string& text);
+  // The key=value lines of to_text() as a map; throws std::runtime_error on a line without '='.
+  static std::map<std::string, std::string> settings(const std::string& text);
   std::string to_json() const;
 };
 

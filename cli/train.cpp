@@ -4,8 +4,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <map>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -16,23 +14,12 @@ namespace gfn::cli {
 
 namespace {
 
-// "key=value" lines of RunOptions::to_text, as a map.
-std::map<std::string, std::string> settings_of(const RunOptions& options) {
-  std::map<std::string, std::string> settings;
-  std::istringstream lines(options.to_text());
-  for (std::string line; std::getline(lines, line);) {
-    const size_t equals = line.find('=');
-    settings[line.substr(0, equals)] = line.substr(equals + 1);
-  }
-  return settings;
-}
-
 // Every setting saved in a checkpoint except iters defines the run: a flag given together with
 // --resume must agree with it. The flag of setting "a_b" is --a-b (settings without a flag, such as
 // BitSeq's beta, cannot be given).
 void check_resume_flags(const CLI::App& command, const RunOptions& given, const RunOptions& saved) {
-  const auto given_settings = settings_of(given);
-  for (const auto& [key, saved_value] : settings_of(saved)) {
+  const auto given_settings = RunOptions::settings(given.to_text());
+  for (const auto& [key, saved_value] : RunOptions::settings(saved.to_text())) {
     if (key == "iters") continue;
     std::string flag = "--" + key;
     std::replace(flag.begin(), flag.end(), '_', '-');
