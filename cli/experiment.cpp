@@ -36,13 +36,12 @@ struct ExperimentOptions {
   std::string out = "experiment";
 };
 
+// A finished run as the summary needs it; its training time is history.back().wall_s.
 struct Finished {
-  std::string name, env, algo, pb;
+  std::string env, algo, pb;
   uint64_t seed = 0;
-  std::string reward;
   std::vector<EvaluationRow> history;
   int64_t n_modes = 0;
-  double wall_s = 0;
 };
 
 // A run whose directory already holds the checkpoint of a finished run with the same configuration is
@@ -118,10 +117,10 @@ void write_summary(const ExperimentOptions& experiment, const std::vector<Finish
                               number(last.spearman) + " | " +
                               (std::isfinite(last.spearman_pb) ? number(last.spearman_pb) : std::string("-"))
                         : number(last.l1_empirical_mean) + " | " + number(last.l1_exact))
-             << " | " << number(run.wall_s) << " |\n";
+             << " | " << number(last.wall_s) << " |\n";
     csv << run.env << "," << run.algo << "," << run.pb << "," << run.seed << "," << last.iteration << ","
         << last.trajectories << "," << last.l1_empirical_mean << "," << last.l1_exact << "," << last.modes_found << ","
-        << run.n_modes << "," << last.spearman << "," << last.spearman_pb << "," << run.wall_s << "\n";
+        << run.n_modes << "," << last.spearman << "," << last.spearman_pb << "," << last.wall_s << "\n";
   }
   write_file_atomically(experiment.out + "/summary.md", markdown.str());
   write_file_atomically(experiment.out + "/summary.csv", csv.str());
@@ -163,7 +162,7 @@ void write_summary(const ExperimentOptions& experiment, const std::vector<Finish
 
 void run_experiment(const ExperimentOptions& experiment) {
   struct Planned {
-    std::string name, reward;
+    std::string name, env;  // env: the summary's environment label (hypergrid-<reward> or bitseq)
     RunOptions options;
   };
   std::vector<Planned> plan;
@@ -199,8 +198,8 @@ void run_experiment(const ExperimentOptions& experiment) {
         run.write_outputs(plan[i].options.out);
       }
       const EvaluationRow& last = run.history().back();
-      finished[i] = Finished{plan[i].name, plan[i].reward, plan[i].options.loss, plan[i].options.pb,
-                             plan[i].options.seed, plan[i].reward, run.history(), run.env().n_modes(), last.wall_s};
+      finished[i] = Finished{plan[i].env, plan[i].options.loss, plan[i].options.pb, plan[i].options.seed,
+                             run.history(), run.env().n_modes()};
 #pragma omp critical
       {
         std::printf("  %s %-40s %s %.4g  modes %lld/%lld  %.1f s\n", reused ? "read" : "done", plan[i].name.c_str(),

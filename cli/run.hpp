@@ -48,6 +48,7 @@ class Run {
   const RunOptions& options() const { return options_; }
   const Environment& env() const { return *env_; }
   const Enumeration* enumeration() const { return enumeration_.get(); }
+  const BitSeq* bitseq() const { return bitseq_; }  // null unless the non-autoregressive BitSeq
   Trainer& trainer() { return *trainer_; }
   const std::vector<EvaluationRow>& history() const { return history_; }
 

@@ -41,7 +41,7 @@ void run_eval(const UseOptions& options) {
   const Environment& env = run->env();
   JsonObject json;
   json.add("env", env.name()).add("iteration", (long long)run->trainer().iteration());
-  const bool bitseq = dynamic_cast<const BitSeq*>(&env) != nullptr;
+  const bool bitseq = run->bitseq() != nullptr;
   const EvaluationRow row = run->enumeration() || bitseq ? run->evaluate() : EvaluationRow{};
   if (bitseq) json.add("spearman", row.spearman);
   if (std::isfinite(row.spearman_pb)) json.add("spearman_pb", row.spearman_pb);

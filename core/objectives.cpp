@@ -308,8 +308,8 @@ NodeId BlockObjective<Scalar>::flow_matching(Tape<Scalar>& tape, FlatVector<Scal
 
   // Outflow of every block row: logsumexp of valid logits = logit(a) - log P_F(a) for any valid a;
   // a final row's outflow is its reward. Reward matching: log F(x -> exit) = log R(x).
-  std::vector<int>& actions = fourth_indices_;  // rows: the block row's action, -1 on parent rows
-  std::vector<int>& exits = fifth_indices_;     // rows: the exit column on exit rows, -1 elsewhere
+  std::vector<int>& actions = fm_row_actions_;  // rows: the block row's action, -1 on parent rows
+  std::vector<int>& exits = fm_exit_columns_;    // rows: the exit column on exit rows, -1 elsewhere
   actions.assign(n_rows, -1);
   exits.assign(n_rows, -1);
   const NodeId final_rewards = tape.constant(n_rows, 1, Scalar(0));

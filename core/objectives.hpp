@@ -104,7 +104,8 @@ class BlockObjective {
   std::vector<Scalar> log_rewards_;      // B, floored
   NodeId zeta_ = -1;
   // Per-objective index buffers.
-  std::vector<int> first_indices_, second_indices_, third_indices_, fourth_indices_, fifth_indices_;
+  std::vector<int> first_indices_, second_indices_, third_indices_;
+  std::vector<int> fm_row_actions_, fm_exit_columns_;  // FM: per evaluated row
   std::vector<int32_t> states_;           // FM: block rows then parent rows
   std::vector<int> parent_actions_;
 };
