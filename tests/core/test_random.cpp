@@ -11,18 +11,14 @@
 #include <vector>
 
 #include "core/random.hpp"
+#include "support/statistics.hpp"
 
 namespace gfn {
 namespace {
 
-// |count - n p| <= 5 sqrt(n p (1 - p)) for a binomial count.
-void check_binomial(int64_t count, int64_t n, double p) {
-  const double sigma = std::sqrt(n * p * (1 - p));
-  CAPTURE(count);
-  CAPTURE(n * p);
-  CHECK(std::abs(double(count) - n * p) <= 5 * sigma);
-}
+using testing::check_binomial;
 
+// |count - n p| <= 5 sqrt(n p (1 - p)) for a binomial count.
 TEST_CASE("core: Rng golden values for fixed seeds") {
   Rng rng(42);
   CHECK(rng.next_u64() == 0xd0764d4f4476689fULL);

@@ -14,18 +14,14 @@
 
 #include "core/random.hpp"
 #include "core/replay_buffer.hpp"
+#include "support/statistics.hpp"
 
 namespace gfn {
 namespace {
 
-// |count - n p| <= 5 sqrt(n p (1 - p)) for a binomial count.
-void check_binomial(int64_t count, int64_t n, double p) {
-  const double sigma = std::sqrt(n * p * (1 - p));
-  CAPTURE(count);
-  CAPTURE(n * p);
-  CHECK(std::abs(double(count) - n * p) <= 5 * sigma);
-}
+using testing::check_binomial;
 
+// |count - n p| <= 5 sqrt(n p (1 - p)) for a binomial count.
 // A transition whose fields are all derived from one id, so a slot's contents name the item.
 void add_item(ReplayBuffer& buffer, int id, double priority) {
   const int width = buffer.state_width();

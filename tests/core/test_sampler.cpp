@@ -15,9 +15,12 @@
 #include "envs/bitseq.hpp"
 #include "envs/hypergrid.hpp"
 #include "support/core_fixtures.hpp"
+#include "support/statistics.hpp"
 
 namespace gfn {
 namespace {
+
+using testing::check_binomial;
 
 using testing::batch_violation;
 using testing::parameter_id;
@@ -26,14 +29,6 @@ using testing::ScopedThreads;
 constexpr float kMinusInfinity = -std::numeric_limits<float>::infinity();
 
 // |frequency - p| <= 5 sigma of a proportion over n draws.
-void check_proportion(int64_t count, int64_t n, double p) {
-  const double frequency = double(count) / double(n);
-  const double sigma = std::sqrt(p * (1 - p) / double(n));
-  CAPTURE(frequency);
-  CAPTURE(p);
-  CHECK(std::abs(frequency - p) <= 5 * sigma);
-}
-
 bool identical(const TrajectoryBatch& a, const TrajectoryBatch& b) {
   return a.state_width == b.state_width && a.states == b.states && a.actions == b.actions &&
          a.offsets == b.offsets && a.log_rewards.size() == b.log_rewards.size() &&
@@ -141,9 +136,9 @@ TEST_CASE("core: a zero tabular P_F samples uniformly over valid actions (5 sigm
       edge_exits += batch.actions[r] == env.exit_action();
     }
   }
-  for (int a = 0; a < 3; ++a) check_proportion(first[a], n, 1.0 / 3);
+  for (int a = 0; a < 3; ++a) check_binomial(first[a], n, 1.0 / 3);
   REQUIRE(edge_rows > 1000);
-  check_proportion(edge_exits, edge_rows, 0.5);
+  check_binomial(edge_exits, edge_rows, 0.5);
 }
 
 // Tabular float model whose s0 logits are (2, 0, 0) for (+x0, +x1, exit) on HyperGrid(D=2, H=8).
@@ -173,24 +168,24 @@ TEST_CASE("core: sampler modifiers move the first-action distribution as predict
   double on_policy_length = 0, length = 0;
 
   first_action_counts({}, counts, &on_policy_length);  // on-policy: (e^2, 1, 1) / (e^2 + 2)
-  check_proportion(counts[0], n, e2 / (e2 + 2));
-  check_proportion(counts[2], n, 1 / (e2 + 2));
+  check_binomial(counts[0], n, e2 / (e2 + 2));
+  check_binomial(counts[2], n, 1 / (e2 + 2));
 
   SamplingOptions options;
   options.temperature = 2;  // log-probabilities / 2: (e, 1, 1) / (e + 2), flatter
   first_action_counts(options, counts, &length);
-  check_proportion(counts[0], n, std::exp(1.0) / (std::exp(1.0) + 2));
-  check_proportion(counts[2], n, 1 / (std::exp(1.0) + 2));
+  check_binomial(counts[0], n, std::exp(1.0) / (std::exp(1.0) + 2));
+  check_binomial(counts[2], n, 1 / (std::exp(1.0) + 2));
 
   options = {};
   options.epsilon = 0.5;  // half the mass uniform over the 3 valid actions
   first_action_counts(options, counts, &length);
-  check_proportion(counts[0], n, 0.5 * e2 / (e2 + 2) + 0.5 / 3);
+  check_binomial(counts[0], n, 0.5 * e2 / (e2 + 2) + 0.5 / 3);
 
   options = {};
   options.sf_bias = 3;  // exit logit lowered by 3: exit at s0 with e^-3 / (e^2 + 1 + e^-3)
   first_action_counts(options, counts, &length);
-  check_proportion(counts[2], n, std::exp(-3.0) / (e2 + 1 + std::exp(-3.0)));
+  check_binomial(counts[2], n, std::exp(-3.0) / (e2 + 1 + std::exp(-3.0)));
   CHECK(length > on_policy_length + 1);  // fewer exits everywhere: longer trajectories
 }
 
@@ -226,9 +221,9 @@ TEST_CASE("core: draw_action frequencies match the modified distribution (5 sigm
     int64_t counts[4] = {0, 0, 0, 0};
     for (int i = 0; i < n; ++i) ++counts[draw_action(logp, 4, 3, options, rng, scratch)];
     CHECK(counts[2] == 0);
-    for (int a : {0, 1, 3}) check_proportion(counts[a], n, (1 - c.epsilon) * q[a] / total + c.epsilon / 3);
+    for (int a : {0, 1, 3}) check_binomial(counts[a], n, (1 - c.epsilon) * q[a] / total + c.epsilon / 3);
     if (c.epsilon == 1)  // uniform over the valid actions, whatever the policy
-      for (int a : {0, 1, 3}) check_proportion(counts[a], n, 1.0 / 3);
+      for (int a : {0, 1, 3}) check_binomial(counts[a], n, 1.0 / 3);
   }
 }
 
