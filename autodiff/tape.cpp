@@ -1,8 +1,8 @@
-// Tape implementation: the forward rule of every op is in its builder method below, and its backward
-// rule is the case of the same name in backward_node(), which repeats the forward formula in a comment
-// so the pair can be read together. Instantiated for float (training) and double (gradient checks).
-// Backward writes a node's gradient with `=` on its first contribution and `+=` after (add_gradient,
-// gradient_sink), so no pass zeroes the gradients first; parameter gradients always accumulate.
+// Tape implementation. Each op is a pair read top to bottom: its builder (the forward rule: allocate
+// the output node, compute its value) and right below it `<op>_backward` (the backward rule), under a
+// comment giving the forward formula and its derivative. Notation in those comments: y is the op's
+// value, g = dL/dy its gradient, and every rule adds its contribution into its inputs' gradients
+// (dL/da += ...). Instantiated for float (training) and double (gradient checks).
 #include "autodiff/tape.hpp"
 
 #include "autodiff/gemm.hpp"
@@ -70,12 +70,12 @@ int64_t Tape<Scalar>::arena_capacity() const {
 }
 
 template <typename Scalar>
-NodeId Tape<Scalar>::new_node(Op op, int rows, int cols, NodeId a, NodeId b, NodeId c) {
+NodeId Tape<Scalar>::new_node(int rows, int cols, BackwardRule backward, NodeId a, NodeId b, NodeId c) {
   if (count_ == int(nodes_.size())) nodes_.emplace_back();
   const NodeId id = count_++;
   Node& node = nodes_[id];
   node = Node{};
-  node.op = op;
+  node.backward = backward;
   node.a = a;
   node.b = b;
   node.c = c;
@@ -115,37 +115,68 @@ MatrixMap<Scalar> Tape<Scalar>::out(NodeId id) {
 
 template <typename Scalar>
 MatrixMap<Scalar> Tape<Scalar>::mutable_value(NodeId id) {
-  if (nodes_[id].op != Op::Constant) throw std::logic_error("Tape::mutable_value: not a constant node");
+  if (nodes_[id].kind != Kind::Constant) throw std::logic_error("Tape::mutable_value: not a constant node");
   return out(id);
 }
 
 template <typename Scalar>
 MatrixMap<Scalar> Tape<Scalar>::grad_of(NodeId id) {
   const Node& node = nodes_[id];
-  Scalar* data = node.op == Op::Parameter ? node.external_gradient : gradients_.data() + node.offset;
+  Scalar* data = node.kind == Kind::Parameter ? node.external_gradient : gradients_.data() + node.offset;
   return MatrixMap<Scalar>(data, node.rows, node.cols);
 }
 
 template <typename Scalar>
 ConstMatrixMap<Scalar> Tape<Scalar>::gradient(NodeId id) const {
   const Node& node = nodes_[id];
-  const Scalar* data = node.op == Op::Parameter ? node.external_gradient : gradients_.data() + node.offset;
+  const Scalar* data = node.kind == Kind::Parameter ? node.external_gradient : gradients_.data() + node.offset;
   return ConstMatrixMap<Scalar>(data, node.rows, node.cols);
 }
 
 // ---------------------------------------------------------------------------------------------
-// Forward rules (the matching backward rules are in backward_node, same order)
+// Backward: the one gradient rule
+
+// 1. Zero the gradient of every node up to the root that can carry one; seed the root with ones.
+// 2. Walk back in creation order (a topological order, so a node's consumers come first): each node on
+//    a path to the root runs its backward rule, which adds (+=) into its inputs' gradients (parameter
+//    inputs: into the caller's gradient buffer, which is never zeroed here).
+// Nodes on no path to the root keep a zero gradient and run no rule (e.g. a head the loss ignores).
+template <typename Scalar>
+void Tape<Scalar>::backward(NodeId root) {
+  if (nodes_[root].kind == Kind::Parameter) throw std::invalid_argument("Tape::backward: root is a parameter");
+  if (int64_t(gradients_.size()) < arena_end_) gradients_.resize(arena_end_);
+  for (NodeId id = 0; id <= root; ++id) {
+    Node& node = nodes_[id];
+    node.reached = false;
+    if (node.needs_gradient && node.kind != Kind::Parameter) grad_of(id).setZero();
+  }
+  if (!nodes_[root].needs_gradient) return;
+  grad_of(root).setOnes();
+  nodes_[root].reached = true;
+  for (NodeId id = root; id >= 0; --id) {
+    const Node& node = nodes_[id];
+    if (!node.reached || !node.needs_gradient || !node.backward) continue;
+    (this->*node.backward)(id);
+    for (const NodeId input : {node.a, node.b, node.c})
+      if (input >= 0) nodes_[input].reached = true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leaves: no backward rule
 
 template <typename Scalar>
 NodeId Tape<Scalar>::constant(const Eigen::Ref<const Matrix<Scalar>>& value) {
-  const NodeId id = new_node(Op::Constant, int(value.rows()), int(value.cols()));
+  const NodeId id = new_node(int(value.rows()), int(value.cols()), nullptr);
+  nodes_[id].kind = Kind::Constant;
   out(id) = value;
   return id;
 }
 
 template <typename Scalar>
 NodeId Tape<Scalar>::constant(int rows, int cols, Scalar fill) {
-  const NodeId id = new_node(Op::Constant, rows, cols);
+  const NodeId id = new_node(rows, cols, nullptr);
+  nodes_[id].kind = Kind::Constant;
   out(id).setConstant(fill);
   return id;
 }
@@ -156,8 +187,9 @@ NodeId Tape<Scalar>::parameter(const ParameterStore<Scalar>& store, int paramete
   const auto& entry = store.entry(parameter_id);
   if (gradient_buffer && int64_t(gradient_buffer->size()) != store.flat_size())
     throw std::invalid_argument("Tape::parameter: gradient buffer does not match the store");
-  const NodeId id = new_node(Op::Parameter, 0, 0);  // no arena space: the value is external
+  const NodeId id = new_node(0, 0, nullptr);  // no arena space: the value is external
   Node& node = nodes_[id];
+  node.kind = Kind::Parameter;
   node.rows = entry.rows;
   node.cols = entry.cols;
   node.external_value = store.values().data() + entry.offset;
@@ -166,26 +198,40 @@ NodeId Tape<Scalar>::parameter(const ParameterStore<Scalar>& store, int paramete
   return id;
 }
 
+// y = a, and no gradient flows back: the node has no inputs as far as backward() is concerned.
 template <typename Scalar>
 NodeId Tape<Scalar>::stop_gradient(NodeId a) {
-  const NodeId id = new_node(Op::StopGradient, nodes_[a].rows, nodes_[a].cols);
+  const NodeId id = new_node(rows(a), cols(a), nullptr);
   out(id) = value(a);
   return id;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Linear algebra
+
+// y = a b.   dL/da += g b^T,   dL/db += a^T g.
 template <typename Scalar>
 NodeId Tape<Scalar>::matmul(NodeId a, NodeId b) {
-  assert(nodes_[a].cols == nodes_[b].rows);
-  const NodeId id = new_node(Op::MatMul, nodes_[a].rows, nodes_[b].cols, a, b);
+  assert(cols(a) == rows(b));
+  const NodeId id = new_node(rows(a), cols(b), &Tape::matmul_backward, a, b);
   gemm(value(a), false, value(b), false, out(id), false, gemm_workspace_);
   return id;
 }
 
 template <typename Scalar>
+void Tape<Scalar>::matmul_backward(NodeId id) {
+  const Node& node = nodes_[id];
+  if (wants_gradient(node.a)) gemm(gradient(id), false, value(node.b), true, grad_of(node.a), true, gemm_workspace_);
+  if (wants_gradient(node.b)) gemm(value(node.a), true, gradient(id), false, grad_of(node.b), true, gemm_workspace_);
+}
+
+// y = x W + 1 bias (bias broadcast over rows), inputs (a, b, c) = (x, W, bias).
+// dL/dx += g W^T,   dL/dW += x^T g,   dL/dbias += the column sums of g.
+template <typename Scalar>
 NodeId Tape<Scalar>::linear(NodeId x, NodeId weight, NodeId bias) {
-  assert(nodes_[x].cols == nodes_[weight].rows);
-  assert(nodes_[bias].rows == 1 && nodes_[bias].cols == nodes_[weight].cols);
-  const NodeId id = new_node(Op::Linear, nodes_[x].rows, nodes_[weight].cols, x, weight, bias);
+  assert(cols(x) == rows(weight));
+  assert(rows(bias) == 1 && cols(bias) == cols(weight));
+  const NodeId id = new_node(rows(x), cols(weight), &Tape::linear_backward, x, weight, bias);
   auto y = out(id);
   y.rowwise() = value(bias).row(0);
   gemm(value(x), false, value(weight), false, y, true, gemm_workspace_);
@@ -193,55 +239,115 @@ NodeId Tape<Scalar>::linear(NodeId x, NodeId weight, NodeId bias) {
 }
 
 template <typename Scalar>
+void Tape<Scalar>::linear_backward(NodeId id) {
+  const Node& node = nodes_[id];
+  const auto g = gradient(id);
+  if (wants_gradient(node.a)) gemm(g, false, value(node.b), true, grad_of(node.a), true, gemm_workspace_);
+  if (wants_gradient(node.b)) gemm(value(node.a), true, g, false, grad_of(node.b), true, gemm_workspace_);
+  if (wants_gradient(node.c)) add_column_sums(g, grad_of(node.c));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Elementwise, two inputs of one shape (add_bias: a row broadcast over a's rows)
+
+// y = a + b.   dL/da += g,   dL/db += g.
+template <typename Scalar>
 NodeId Tape<Scalar>::add(NodeId a, NodeId b) {
-  assert(nodes_[a].rows == nodes_[b].rows && nodes_[a].cols == nodes_[b].cols);
-  const NodeId id = new_node(Op::Add, nodes_[a].rows, nodes_[a].cols, a, b);
+  assert(rows(a) == rows(b) && cols(a) == cols(b));
+  const NodeId id = new_node(rows(a), cols(a), &Tape::add_backward, a, b);
   out(id) = value(a) + value(b);
   return id;
 }
 
 template <typename Scalar>
+void Tape<Scalar>::add_backward(NodeId id) {
+  const Node& node = nodes_[id];
+  if (wants_gradient(node.a)) grad_of(node.a) += gradient(id);
+  if (wants_gradient(node.b)) grad_of(node.b) += gradient(id);
+}
+
+// y = a - b.   dL/da += g,   dL/db -= g.
+template <typename Scalar>
 NodeId Tape<Scalar>::sub(NodeId a, NodeId b) {
-  assert(nodes_[a].rows == nodes_[b].rows && nodes_[a].cols == nodes_[b].cols);
-  const NodeId id = new_node(Op::Sub, nodes_[a].rows, nodes_[a].cols, a, b);
+  assert(rows(a) == rows(b) && cols(a) == cols(b));
+  const NodeId id = new_node(rows(a), cols(a), &Tape::sub_backward, a, b);
   out(id) = value(a) - value(b);
   return id;
 }
 
 template <typename Scalar>
+void Tape<Scalar>::sub_backward(NodeId id) {
+  const Node& node = nodes_[id];
+  if (wants_gradient(node.a)) grad_of(node.a) += gradient(id);
+  if (wants_gradient(node.b)) grad_of(node.b) -= gradient(id);
+}
+
+// y = a * b (elementwise).   dL/da += g * b,   dL/db += g * a.
+template <typename Scalar>
 NodeId Tape<Scalar>::mul(NodeId a, NodeId b) {
-  assert(nodes_[a].rows == nodes_[b].rows && nodes_[a].cols == nodes_[b].cols);
-  const NodeId id = new_node(Op::Mul, nodes_[a].rows, nodes_[a].cols, a, b);
+  assert(rows(a) == rows(b) && cols(a) == cols(b));
+  const NodeId id = new_node(rows(a), cols(a), &Tape::mul_backward, a, b);
   out(id) = value(a).cwiseProduct(value(b));
   return id;
 }
 
 template <typename Scalar>
+void Tape<Scalar>::mul_backward(NodeId id) {
+  const Node& node = nodes_[id];
+  if (wants_gradient(node.a)) grad_of(node.a) += gradient(id).cwiseProduct(value(node.b));
+  if (wants_gradient(node.b)) grad_of(node.b) += gradient(id).cwiseProduct(value(node.a));
+}
+
+// y = a + 1 bias (bias: 1 x N, broadcast over a's rows).   dL/da += g,   dL/dbias += column sums of g.
+template <typename Scalar>
+NodeId Tape<Scalar>::add_bias(NodeId a, NodeId bias) {
+  assert(rows(bias) == 1 && cols(bias) == cols(a));
+  const NodeId id = new_node(rows(a), cols(a), &Tape::add_bias_backward, a, bias);
+  out(id) = value(a).rowwise() + value(bias).row(0);
+  return id;
+}
+
+template <typename Scalar>
+void Tape<Scalar>::add_bias_backward(NodeId id) {
+  const Node& node = nodes_[id];
+  if (wants_gradient(node.a)) grad_of(node.a) += gradient(id);
+  if (wants_gradient(node.b)) add_column_sums(gradient(id), grad_of(node.b));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Elementwise, one input (the node needs a gradient only if its input does, so no check)
+
+// y = factor a.   dL/da += factor g.
+template <typename Scalar>
 NodeId Tape<Scalar>::scale(NodeId a, Scalar factor) {
-  const NodeId id = new_node(Op::Scale, nodes_[a].rows, nodes_[a].cols, a);
+  const NodeId id = new_node(rows(a), cols(a), &Tape::scale_backward, a);
   nodes_[id].attribute = factor;
   out(id) = value(a) * factor;
   return id;
 }
 
 template <typename Scalar>
-NodeId Tape<Scalar>::add_bias(NodeId a, NodeId bias) {
-  assert(nodes_[bias].rows == 1 && nodes_[bias].cols == nodes_[a].cols);
-  const NodeId id = new_node(Op::AddBias, nodes_[a].rows, nodes_[a].cols, a, bias);
-  out(id) = value(a).rowwise() + value(bias).row(0);
-  return id;
+void Tape<Scalar>::scale_backward(NodeId id) {
+  grad_of(nodes_[id].a) += gradient(id) * nodes_[id].attribute;
 }
 
+// y = max(a, 0).   dL/da += g where y > 0.
 template <typename Scalar>
 NodeId Tape<Scalar>::relu(NodeId a) {
-  const NodeId id = new_node(Op::Relu, nodes_[a].rows, nodes_[a].cols, a);
+  const NodeId id = new_node(rows(a), cols(a), &Tape::relu_backward, a);
   out(id) = value(a).cwiseMax(Scalar(0));
   return id;
 }
 
 template <typename Scalar>
+void Tape<Scalar>::relu_backward(NodeId id) {
+  grad_of(nodes_[id].a).array() += (value(id).array() > Scalar(0)).select(gradient(id).array(), Scalar(0));
+}
+
+// y = a if a > 0, slope a otherwise.   dL/da += g if a > 0, slope g otherwise.
+template <typename Scalar>
 NodeId Tape<Scalar>::leaky_relu(NodeId a, Scalar slope) {
-  const NodeId id = new_node(Op::LeakyRelu, nodes_[a].rows, nodes_[a].cols, a);
+  const NodeId id = new_node(rows(a), cols(a), &Tape::leaky_relu_backward, a);
   nodes_[id].attribute = slope;
   auto x = value(a).array();
   out(id) = (x > Scalar(0)).select(x, x * slope).matrix();
@@ -249,36 +355,68 @@ NodeId Tape<Scalar>::leaky_relu(NodeId a, Scalar slope) {
 }
 
 template <typename Scalar>
+void Tape<Scalar>::leaky_relu_backward(NodeId id) {
+  const Node& node = nodes_[id];
+  const auto g = gradient(id).array();
+  grad_of(node.a).array() += (value(node.a).array() > Scalar(0)).select(g, g * node.attribute);
+}
+
+// y = tanh(a).   dL/da += g (1 - y^2).
+template <typename Scalar>
 NodeId Tape<Scalar>::tanh(NodeId a) {
-  const NodeId id = new_node(Op::Tanh, nodes_[a].rows, nodes_[a].cols, a);
+  const NodeId id = new_node(rows(a), cols(a), &Tape::tanh_backward, a);
   out(id) = value(a).array().tanh().matrix();
   return id;
 }
 
 template <typename Scalar>
+void Tape<Scalar>::tanh_backward(NodeId id) {
+  grad_of(nodes_[id].a).array() += gradient(id).array() * (Scalar(1) - value(id).array().square());
+}
+
+// y = exp(a).   dL/da += g y.
+template <typename Scalar>
 NodeId Tape<Scalar>::exp(NodeId a) {
-  const NodeId id = new_node(Op::Exp, nodes_[a].rows, nodes_[a].cols, a);
+  const NodeId id = new_node(rows(a), cols(a), &Tape::exp_backward, a);
   out(id) = value(a).array().exp().matrix();
   return id;
 }
 
 template <typename Scalar>
+void Tape<Scalar>::exp_backward(NodeId id) {
+  grad_of(nodes_[id].a).array() += gradient(id).array() * value(id).array();
+}
+
+// y = log(a).   dL/da += g / a.
+template <typename Scalar>
 NodeId Tape<Scalar>::log(NodeId a) {
-  const NodeId id = new_node(Op::Log, nodes_[a].rows, nodes_[a].cols, a);
+  const NodeId id = new_node(rows(a), cols(a), &Tape::log_backward, a);
   out(id) = value(a).array().log().matrix();
   return id;
 }
 
 template <typename Scalar>
+void Tape<Scalar>::log_backward(NodeId id) {
+  grad_of(nodes_[id].a).array() += gradient(id).array() / value(nodes_[id].a).array();
+}
+
+// y = a^2.   dL/da += 2 g a.
+template <typename Scalar>
 NodeId Tape<Scalar>::square(NodeId a) {
-  const NodeId id = new_node(Op::Square, nodes_[a].rows, nodes_[a].cols, a);
+  const NodeId id = new_node(rows(a), cols(a), &Tape::square_backward, a);
   out(id) = value(a).array().square().matrix();
   return id;
 }
 
 template <typename Scalar>
+void Tape<Scalar>::square_backward(NodeId id) {
+  grad_of(nodes_[id].a).array() += Scalar(2) * gradient(id).array() * value(nodes_[id].a).array();
+}
+
+// y = a^2 / 2 if |a| <= delta, delta (|a| - delta / 2) otherwise.   dL/da += g clamp(a, -delta, delta).
+template <typename Scalar>
 NodeId Tape<Scalar>::huber(NodeId a, Scalar delta) {
-  const NodeId id = new_node(Op::Huber, nodes_[a].rows, nodes_[a].cols, a);
+  const NodeId id = new_node(rows(a), cols(a), &Tape::huber_backward, a);
   nodes_[id].attribute = delta;
   auto x = value(a).array();
   auto magnitude = x.abs();
@@ -287,31 +425,68 @@ NodeId Tape<Scalar>::huber(NodeId a, Scalar delta) {
 }
 
 template <typename Scalar>
+void Tape<Scalar>::huber_backward(NodeId id) {
+  const Node& node = nodes_[id];
+  const Scalar delta = node.attribute;
+  grad_of(node.a).array() += gradient(id).array() * value(node.a).array().cwiseMax(-delta).cwiseMin(delta);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reductions
+
+// y = sum of all entries of a (1 x 1).   dL/da_rc += g.
+template <typename Scalar>
 NodeId Tape<Scalar>::sum(NodeId a) {
-  const NodeId id = new_node(Op::Sum, 1, 1, a);
+  const NodeId id = new_node(1, 1, &Tape::sum_backward, a);
   out(id)(0, 0) = value(a).sum();
   return id;
 }
 
 template <typename Scalar>
+void Tape<Scalar>::sum_backward(NodeId id) {
+  grad_of(nodes_[id].a).array() += gradient(id)(0, 0);
+}
+
+// y = sum of a / n, n = rows x cols (0 when n = 0).   dL/da_rc += g / n.
+template <typename Scalar>
 NodeId Tape<Scalar>::mean(NodeId a) {
-  const NodeId id = new_node(Op::Mean, 1, 1, a);
-  const int64_t n = int64_t(nodes_[a].rows) * nodes_[a].cols;
+  const NodeId id = new_node(1, 1, &Tape::mean_backward, a);
+  const int64_t n = int64_t(rows(a)) * cols(a);
   out(id)(0, 0) = n > 0 ? value(a).sum() / Scalar(n) : Scalar(0);
   return id;
 }
 
 template <typename Scalar>
+void Tape<Scalar>::mean_backward(NodeId id) {
+  const NodeId a = nodes_[id].a;
+  const int64_t n = int64_t(rows(a)) * cols(a);
+  if (n > 0) grad_of(a).array() += gradient(id)(0, 0) / Scalar(n);
+}
+
+// y_r = sum_c a_rc (B x N -> B x 1).   dL/da_rc += g_r.
+template <typename Scalar>
 NodeId Tape<Scalar>::row_sum(NodeId a) {
-  const NodeId id = new_node(Op::RowSum, nodes_[a].rows, 1, a);
+  const NodeId id = new_node(rows(a), 1, &Tape::row_sum_backward, a);
   out(id) = value(a).rowwise().sum();
   return id;
 }
 
 template <typename Scalar>
+void Tape<Scalar>::row_sum_backward(NodeId id) {
+  grad_of(nodes_[id].a).colwise() += gradient(id).col(0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Log-space ops
+
+// y_rc = a_rc - log sum_{valid c'} exp(a_rc'), -inf where the 0/1 mask m (input b) is 0.
+// dL/da_rc += m_rc (g_rc - softmax_rc sum_{valid c'} g_rc'), with softmax_rc = exp(y_rc): the mask
+// zeroes the masked entries (where exp(y) = exp(-inf) = 0 too), so whole-row vector arithmetic needs
+// no branch. A row with nothing valid is -inf and passes no gradient.
+template <typename Scalar>
 NodeId Tape<Scalar>::masked_log_softmax(NodeId a, NodeId mask) {
-  assert(nodes_[a].rows == nodes_[mask].rows && nodes_[a].cols == nodes_[mask].cols);
-  const NodeId id = new_node(Op::MaskedLogSoftmax, nodes_[a].rows, nodes_[a].cols, a, mask);
+  assert(rows(a) == rows(mask) && cols(a) == cols(mask));
+  const NodeId id = new_node(rows(a), cols(a), &Tape::masked_log_softmax_backward, a, mask);
   auto x = value(a);
   auto m = value(mask);
   auto y = out(id);
@@ -333,8 +508,24 @@ NodeId Tape<Scalar>::masked_log_softmax(NodeId a, NodeId mask) {
 }
 
 template <typename Scalar>
+void Tape<Scalar>::masked_log_softmax_backward(NodeId id) {
+  const Node& node = nodes_[id];
+  if (!wants_gradient(node.a)) return;  // the mask carries no gradient
+  const auto g = gradient(id);
+  const auto y = value(id);
+  const auto m = value(node.b);
+  auto da = grad_of(node.a);
+  for (int r = 0; r < y.rows(); ++r) {
+    const Scalar total = (g.row(r).array() * m.row(r).array()).sum();
+    da.row(r).array() += m.row(r).array() * (g.row(r).array() - y.row(r).array().exp() * total);
+  }
+}
+
+// y_r = log sum_c exp(a_rc) (B x N -> B x 1; -inf for an all -inf or empty row).
+// dL/da_rc += g_r exp(a_rc - y_r) (a softmax); nothing for a -inf row.
+template <typename Scalar>
 NodeId Tape<Scalar>::row_logsumexp(NodeId a) {
-  const NodeId id = new_node(Op::RowLogSumExp, nodes_[a].rows, 1, a);
+  const NodeId id = new_node(rows(a), 1, &Tape::row_logsumexp_backward, a);
   auto x = value(a);
   auto y = out(id);
   for (int r = 0; r < x.rows(); ++r) {
@@ -349,78 +540,20 @@ NodeId Tape<Scalar>::row_logsumexp(NodeId a) {
 }
 
 template <typename Scalar>
-NodeId Tape<Scalar>::pick(NodeId a, const int* columns) {
-  const NodeId id = new_node(Op::Pick, nodes_[a].rows, 1, a);
-  Node& node = nodes_[id];
-  node.indices_offset = store_indices(columns, node.rows);
-  node.n_indices = node.rows;
-  auto x = value(a);
-  auto y = out(id);
-  const int* picked = indices(nodes_[id]);
-  for (int r = 0; r < y.rows(); ++r) {
-    assert(picked[r] >= -1 && picked[r] < x.cols());
-    y(r, 0) = picked[r] >= 0 ? x(r, picked[r]) : Scalar(0);
-  }
-  return id;
+void Tape<Scalar>::row_logsumexp_backward(NodeId id) {
+  const auto g = gradient(id);
+  const auto y = value(id);
+  const auto x = value(nodes_[id].a);
+  auto da = grad_of(nodes_[id].a);
+  for (int r = 0; r < x.rows(); ++r)
+    if (y(r, 0) != minus_infinity<Scalar>()) da.row(r).array() += g(r, 0) * (x.row(r).array() - y(r, 0)).exp();
 }
 
-template <typename Scalar>
-NodeId Tape<Scalar>::gather_rows(NodeId a, const int* row_indices, int n_outputs, int rows_per_output) {
-  const NodeId id = new_node(Op::GatherRows, n_outputs, nodes_[a].cols, a);
-  const int n = n_outputs * rows_per_output;
-  nodes_[id].indices_offset = store_indices(row_indices, n);
-  nodes_[id].n_indices = n;
-  nodes_[id].int_attribute = rows_per_output;
-  auto x = value(a);
-  auto y = out(id);
-  const int* rows = indices(nodes_[id]);
-  for (int r = 0; r < n_outputs; ++r) {
-    const int* group = rows + int64_t(r) * rows_per_output;
-    assert(group[0] >= 0 && group[0] < x.rows());
-    y.row(r) = x.row(group[0]);
-    for (int k = 1; k < rows_per_output; ++k) {
-      assert(group[k] >= 0 && group[k] < x.rows());
-      y.row(r) += x.row(group[k]);
-    }
-  }
-  return id;
-}
-
-template <typename Scalar>
-NodeId Tape<Scalar>::segment_sum(NodeId a, const int* offsets, int n_segments) {
-  const NodeId id = new_node(Op::SegmentSum, n_segments, nodes_[a].cols, a);
-  nodes_[id].indices_offset = store_indices(offsets, n_segments + 1);
-  nodes_[id].n_indices = n_segments + 1;
-  auto x = value(a);
-  auto y = out(id);
-  const int* bounds = indices(nodes_[id]);
-  assert(bounds[n_segments] <= x.rows());
-  for (int s = 0; s < n_segments; ++s) {
-    y.row(s).setZero();
-    for (int r = bounds[s]; r < bounds[s + 1]; ++r) y.row(s) += x.row(r);
-  }
-  return id;
-}
-
-template <typename Scalar>
-NodeId Tape<Scalar>::segment_cumsum(NodeId a, const int* offsets, int n_segments) {
-  const NodeId id = new_node(Op::SegmentCumSum, nodes_[a].rows, nodes_[a].cols, a);
-  nodes_[id].indices_offset = store_indices(offsets, n_segments + 1);
-  nodes_[id].n_indices = n_segments + 1;
-  auto x = value(a);
-  auto y = out(id);
-  const int* bounds = indices(nodes_[id]);
-  y.setZero();
-  for (int s = 0; s < n_segments; ++s) {
-    if (bounds[s] < bounds[s + 1]) y.row(bounds[s]) = x.row(bounds[s]);
-    for (int r = bounds[s] + 1; r < bounds[s + 1]; ++r) y.row(r) = y.row(r - 1) + x.row(r);
-  }
-  return id;
-}
-
+// y_s,c = log sum_{r in segment s} exp(a_rc) (-inf for an empty or all -inf segment).
+// dL/da_rc += g_sc exp(a_rc - y_sc) for r in segment s.
 template <typename Scalar>
 NodeId Tape<Scalar>::segment_logsumexp(NodeId a, const int* offsets, int n_segments) {
-  const NodeId id = new_node(Op::SegmentLogSumExp, n_segments, nodes_[a].cols, a);
+  const NodeId id = new_node(n_segments, cols(a), &Tape::segment_logsumexp_backward, a);
   nodes_[id].indices_offset = store_indices(offsets, n_segments + 1);
   nodes_[id].n_indices = n_segments + 1;
   auto x = value(a);
@@ -442,241 +575,196 @@ NodeId Tape<Scalar>::segment_logsumexp(NodeId a, const int* offsets, int n_segme
 }
 
 template <typename Scalar>
+void Tape<Scalar>::segment_logsumexp_backward(NodeId id) {
+  const Node& node = nodes_[id];
+  const auto g = gradient(id);
+  const auto y = value(id);
+  const auto x = value(node.a);
+  auto da = grad_of(node.a);
+  const int* bounds = indices(node);
+  for (int s = 0; s < node.rows; ++s)
+    for (int c = 0; c < node.cols; ++c) {
+      if (y(s, c) == minus_infinity<Scalar>()) continue;
+      for (int r = bounds[s]; r < bounds[s + 1]; ++r) da(r, c) += g(s, c) * std::exp(x(r, c) - y(s, c));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Indexing and segments
+
+// y_r = a(r, column_r) (B x N -> B x 1; column -1 gives 0).   dL/da(r, column_r) += g_r.
+template <typename Scalar>
+NodeId Tape<Scalar>::pick(NodeId a, const int* columns) {
+  const NodeId id = new_node(rows(a), 1, &Tape::pick_backward, a);
+  nodes_[id].indices_offset = store_indices(columns, rows(a));
+  nodes_[id].n_indices = rows(a);
+  auto x = value(a);
+  auto y = out(id);
+  const int* picked = indices(nodes_[id]);
+  for (int r = 0; r < y.rows(); ++r) {
+    assert(picked[r] >= -1 && picked[r] < x.cols());
+    y(r, 0) = picked[r] >= 0 ? x(r, picked[r]) : Scalar(0);
+  }
+  return id;
+}
+
+template <typename Scalar>
+void Tape<Scalar>::pick_backward(NodeId id) {
+  const Node& node = nodes_[id];
+  const auto g = gradient(id);
+  auto da = grad_of(node.a);
+  const int* picked = indices(node);
+  for (int r = 0; r < node.rows; ++r)
+    if (picked[r] >= 0) da(r, picked[r]) += g(r, 0);
+}
+
+// y_r = sum_{k < K} a(index[r K + k]) (K = rows_per_output; K = 1: a gather).
+// dL/da(index[r K + k]) += g_r (a scatter-add: repeated indices accumulate).
+template <typename Scalar>
+NodeId Tape<Scalar>::gather_rows(NodeId a, const int* row_indices, int n_outputs, int rows_per_output) {
+  const NodeId id = new_node(n_outputs, cols(a), &Tape::gather_rows_backward, a);
+  const int n = n_outputs * rows_per_output;
+  nodes_[id].indices_offset = store_indices(row_indices, n);
+  nodes_[id].n_indices = n;
+  nodes_[id].int_attribute = rows_per_output;
+  auto x = value(a);
+  auto y = out(id);
+  const int* rows = indices(nodes_[id]);
+  for (int r = 0; r < n_outputs; ++r) {
+    const int* group = rows + int64_t(r) * rows_per_output;
+    assert(group[0] >= 0 && group[0] < x.rows());
+    y.row(r) = x.row(group[0]);
+    for (int k = 1; k < rows_per_output; ++k) {
+      assert(group[k] >= 0 && group[k] < x.rows());
+      y.row(r) += x.row(group[k]);
+    }
+  }
+  return id;
+}
+
+template <typename Scalar>
+void Tape<Scalar>::gather_rows_backward(NodeId id) {
+  const Node& node = nodes_[id];
+  const auto g = gradient(id);
+  auto da = grad_of(node.a);
+  const int* rows = indices(node);
+  const int per_output = node.int_attribute;
+  for (int r = 0; r < node.rows; ++r)
+    for (int k = 0; k < per_output; ++k) da.row(rows[int64_t(r) * per_output + k]) += g.row(r);
+}
+
+// y_s = sum of a's rows in segment s = [offsets[s], offsets[s+1]).   dL/da_r += g_s for r in segment s.
+template <typename Scalar>
+NodeId Tape<Scalar>::segment_sum(NodeId a, const int* offsets, int n_segments) {
+  const NodeId id = new_node(n_segments, cols(a), &Tape::segment_sum_backward, a);
+  nodes_[id].indices_offset = store_indices(offsets, n_segments + 1);
+  nodes_[id].n_indices = n_segments + 1;
+  auto x = value(a);
+  auto y = out(id);
+  const int* bounds = indices(nodes_[id]);
+  assert(bounds[n_segments] <= x.rows());
+  for (int s = 0; s < n_segments; ++s) {
+    y.row(s).setZero();
+    for (int r = bounds[s]; r < bounds[s + 1]; ++r) y.row(s) += x.row(r);
+  }
+  return id;
+}
+
+template <typename Scalar>
+void Tape<Scalar>::segment_sum_backward(NodeId id) {
+  const Node& node = nodes_[id];
+  const auto g = gradient(id);
+  auto da = grad_of(node.a);
+  const int* bounds = indices(node);
+  for (int s = 0; s < node.rows; ++s)
+    for (int r = bounds[s]; r < bounds[s + 1]; ++r) da.row(r) += g.row(s);
+}
+
+// y_r = sum of a's rows from the start of r's segment up to r (inclusive; rows outside every segment
+// are 0).   dL/da_r += sum of g over the rows from r to the end of its segment (a suffix sum).
+template <typename Scalar>
+NodeId Tape<Scalar>::segment_cumsum(NodeId a, const int* offsets, int n_segments) {
+  const NodeId id = new_node(rows(a), cols(a), &Tape::segment_cumsum_backward, a);
+  nodes_[id].indices_offset = store_indices(offsets, n_segments + 1);
+  nodes_[id].n_indices = n_segments + 1;
+  auto x = value(a);
+  auto y = out(id);
+  const int* bounds = indices(nodes_[id]);
+  y.setZero();
+  for (int s = 0; s < n_segments; ++s) {
+    if (bounds[s] < bounds[s + 1]) y.row(bounds[s]) = x.row(bounds[s]);
+    for (int r = bounds[s] + 1; r < bounds[s + 1]; ++r) y.row(r) = y.row(r - 1) + x.row(r);
+  }
+  return id;
+}
+
+template <typename Scalar>
+void Tape<Scalar>::segment_cumsum_backward(NodeId id) {
+  const Node& node = nodes_[id];
+  const auto g = gradient(id);
+  auto da = grad_of(node.a);
+  const int* bounds = indices(node);
+  const int n_segments = node.n_indices - 1;
+  for (int s = 0; s < n_segments; ++s)
+    for (int c = 0; c < node.cols; ++c) {
+      Scalar suffix = 0;
+      for (int r = bounds[s + 1] - 1; r >= bounds[s]; --r) {
+        suffix += g(r, c);
+        da(r, c) += suffix;
+      }
+    }
+}
+
+// y = a[:, start : start + count].   dL/da[:, start : start + count] += g.
+template <typename Scalar>
 NodeId Tape<Scalar>::slice_cols(NodeId a, int start, int count) {
-  assert(start >= 0 && start + count <= nodes_[a].cols);
-  const NodeId id = new_node(Op::SliceCols, nodes_[a].rows, count, a);
+  assert(start >= 0 && start + count <= cols(a));
+  const NodeId id = new_node(rows(a), count, &Tape::slice_cols_backward, a);
   nodes_[id].int_attribute = start;
   out(id) = value(a).middleCols(start, count);
   return id;
 }
 
 template <typename Scalar>
+void Tape<Scalar>::slice_cols_backward(NodeId id) {
+  const Node& node = nodes_[id];
+  grad_of(node.a).middleCols(node.int_attribute, node.cols) += gradient(id);
+}
+
+// y = [a b] (B x N, B x M -> B x (N + M)).   dL/da += g's left N columns, dL/db += its right M.
+template <typename Scalar>
 NodeId Tape<Scalar>::concat_cols(NodeId a, NodeId b) {
-  assert(nodes_[a].rows == nodes_[b].rows);
-  const int left = nodes_[a].cols;
-  const NodeId id = new_node(Op::ConcatCols, nodes_[a].rows, left + nodes_[b].cols, a, b);
+  assert(rows(a) == rows(b));
+  const NodeId id = new_node(rows(a), cols(a) + cols(b), &Tape::concat_cols_backward, a, b);
   auto y = out(id);
-  y.leftCols(left) = value(a);
-  y.rightCols(nodes_[b].cols) = value(b);
+  y.leftCols(cols(a)) = value(a);
+  y.rightCols(cols(b)) = value(b);
   return id;
 }
 
+template <typename Scalar>
+void Tape<Scalar>::concat_cols_backward(NodeId id) {
+  const Node& node = nodes_[id];
+  if (wants_gradient(node.a)) grad_of(node.a) += gradient(id).leftCols(cols(node.a));
+  if (wants_gradient(node.b)) grad_of(node.b) += gradient(id).rightCols(cols(node.b));
+}
+
+// y = [a; b] (B x N, C x N -> (B + C) x N).   dL/da += g's top B rows, dL/db += its bottom C rows.
 template <typename Scalar>
 NodeId Tape<Scalar>::concat_rows(NodeId a, NodeId b) {
-  assert(nodes_[a].cols == nodes_[b].cols);
-  const int top = nodes_[a].rows;
-  const NodeId id = new_node(Op::ConcatRows, top + nodes_[b].rows, nodes_[a].cols, a, b);
+  assert(cols(a) == cols(b));
+  const NodeId id = new_node(rows(a) + rows(b), cols(a), &Tape::concat_rows_backward, a, b);
   auto y = out(id);
-  y.topRows(top) = value(a);
-  y.bottomRows(nodes_[b].rows) = value(b);
+  y.topRows(rows(a)) = value(a);
+  y.bottomRows(rows(b)) = value(b);
   return id;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Backward
-
 template <typename Scalar>
-void Tape<Scalar>::backward(NodeId root) {
-  if (int64_t(gradients_.size()) < arena_end_) gradients_.resize(arena_end_);
-  for (NodeId id = 0; id <= root; ++id) nodes_[id].gradient_written = false;
-  if (!nodes_[root].needs_gradient) return;
-  if (nodes_[root].op == Op::Parameter) throw std::invalid_argument("Tape::backward: root is a parameter");
-  grad_of(root).setOnes();
-  nodes_[root].gradient_written = true;
-  for (NodeId id = root; id >= 0; --id) {
-    Node& node = nodes_[id];
-    if (!node.needs_gradient || node.op == Op::Parameter) continue;
-    if (!node.gradient_written) {  // on no path to the root: its gradient is zero, nothing to pass on
-      grad_of(id).setZero();
-      node.gradient_written = true;
-      continue;
-    }
-    backward_node(id);
-  }
-}
-
-// True for the first contribution to a node's gradient in this backward pass (the caller assigns
-// instead of accumulating); parameter gradients always accumulate.
-template <typename Scalar>
-bool Tape<Scalar>::first_write(NodeId id) {
-  Node& node = nodes_[id];
-  if (node.op == Op::Parameter || node.gradient_written) return false;
-  node.gradient_written = true;
-  return true;
-}
-
-template <typename Scalar>
-template <typename Contribution>
-void Tape<Scalar>::add_gradient(NodeId id, const Contribution& contribution) {
-  if (first_write(id)) {
-    grad_of(id).array() = contribution.array();
-  } else {
-    grad_of(id).array() += contribution.array();
-  }
-}
-
-// For rules that add into parts of a gradient (scatters, slices): zeroed on the first contribution.
-template <typename Scalar>
-MatrixMap<Scalar> Tape<Scalar>::gradient_sink(NodeId id) {
-  if (first_write(id)) grad_of(id).setZero();
-  return grad_of(id);
-}
-
-template <typename Scalar>
-void Tape<Scalar>::backward_node(NodeId id) {
+void Tape<Scalar>::concat_rows_backward(NodeId id) {
   const Node& node = nodes_[id];
-  const NodeId a = node.a, b = node.b, c = node.c;
-  const bool grad_a = a >= 0 && nodes_[a].needs_gradient;
-  const bool grad_b = b >= 0 && nodes_[b].needs_gradient;
-  const bool grad_c = c >= 0 && nodes_[c].needs_gradient;
-  const auto g = gradient(id);
-  const auto y = value(id);
-  switch (node.op) {
-    case Op::Constant:
-    case Op::Parameter:
-    case Op::StopGradient:
-      break;
-    case Op::MatMul:  // y = a b
-      if (grad_a) gemm(g, false, value(b), true, grad_of(a), !first_write(a), gemm_workspace_);
-      if (grad_b) gemm(value(a), true, g, false, grad_of(b), !first_write(b), gemm_workspace_);
-      break;
-    case Op::Linear:  // y = x W + 1 bias, with (a, b, c) = (x, W, bias)
-      if (grad_a) gemm(g, false, value(b), true, grad_of(a), !first_write(a), gemm_workspace_);
-      if (grad_b) gemm(value(a), true, g, false, grad_of(b), !first_write(b), gemm_workspace_);
-      if (grad_c) add_column_sums(g, gradient_sink(c));
-      break;
-    case Op::Add:  // y = a + b
-      if (grad_a) add_gradient(a, g);
-      if (grad_b) add_gradient(b, g);
-      break;
-    case Op::Sub:  // y = a - b
-      if (grad_a) add_gradient(a, g);
-      if (grad_b) add_gradient(b, -g);
-      break;
-    case Op::Mul:  // y = a * b
-      if (grad_a) add_gradient(a, g.cwiseProduct(value(b)));
-      if (grad_b) add_gradient(b, g.cwiseProduct(value(a)));
-      break;
-    case Op::Scale:  // y = c a
-      add_gradient(a, g * node.attribute);
-      break;
-    case Op::AddBias:  // y = a + 1 bias
-      if (grad_a) add_gradient(a, g);
-      if (grad_b) add_column_sums(g, gradient_sink(b));
-      break;
-    case Op::Relu:  // y = max(a, 0)
-      add_gradient(a, (y.array() > Scalar(0)).select(g.array(), Scalar(0)));
-      break;
-    case Op::LeakyRelu:  // y = a > 0 ? a : slope a
-      add_gradient(a, (value(a).array() > Scalar(0)).select(g.array(), g.array() * node.attribute));
-      break;
-    case Op::Tanh:  // y = tanh(a)
-      add_gradient(a, g.array() * (Scalar(1) - y.array().square()));
-      break;
-    case Op::Exp:  // y = exp(a)
-      add_gradient(a, g.array() * y.array());
-      break;
-    case Op::Log:  // y = log(a)
-      add_gradient(a, g.array() / value(a).array());
-      break;
-    case Op::Square:  // y = a^2
-      add_gradient(a, Scalar(2) * g.array() * value(a).array());
-      break;
-    case Op::Huber: {  // y = 0.5 a^2 (|a| <= delta), delta (|a| - delta/2) otherwise
-      const Scalar delta = node.attribute;
-      add_gradient(a, g.array() * value(a).array().cwiseMax(-delta).cwiseMin(delta));
-      break;
-    }
-    case Op::Sum:  // y = sum a
-      add_gradient(a, Matrix<Scalar>::Constant(nodes_[a].rows, nodes_[a].cols, g(0, 0)));
-      break;
-    case Op::Mean: {  // y = sum a / n
-      const int64_t n = int64_t(nodes_[a].rows) * nodes_[a].cols;
-      add_gradient(a, Matrix<Scalar>::Constant(nodes_[a].rows, nodes_[a].cols, n > 0 ? g(0, 0) / Scalar(n) : 0));
-      break;
-    }
-    case Op::RowSum:  // y_r = sum_c a_rc
-      add_gradient(a, g.col(0).replicate(1, nodes_[a].cols));
-      break;
-    case Op::MaskedLogSoftmax: {  // y_rc = a_rc - logsumexp_valid(a_r), -inf where masked
-      // da_rc += m_rc (g_rc - softmax_rc sum_valid g_r): the 0/1 mask zeroes the masked entries
-      // (where exp(y) = exp(-inf) = 0), so whole-row vector arithmetic needs no branch.
-      auto da = gradient_sink(a);
-      auto m = value(node.b);
-      for (int r = 0; r < y.rows(); ++r) {
-        const Scalar total = (g.row(r).array() * m.row(r).array()).sum();
-        da.row(r).array() += m.row(r).array() * (g.row(r).array() - y.row(r).array().exp() * total);
-      }
-      break;
-    }
-    case Op::RowLogSumExp: {  // y_r = log sum_c exp(a_rc)
-      auto x = value(a);
-      auto da = gradient_sink(a);
-      for (int r = 0; r < x.rows(); ++r) {
-        if (y(r, 0) == minus_infinity<Scalar>()) continue;
-        da.row(r).array() += g(r, 0) * (x.row(r).array() - y(r, 0)).exp();
-      }
-      break;
-    }
-    case Op::Pick: {  // y_r = a(r, column_r)
-      auto da = gradient_sink(a);
-      const int* picked = indices(node);
-      for (int r = 0; r < node.rows; ++r)
-        if (picked[r] >= 0) da(r, picked[r]) += g(r, 0);
-      break;
-    }
-    case Op::GatherRows: {  // y_r = sum_k a(index[r K + k])
-      auto da = gradient_sink(a);
-      const int* rows = indices(node);
-      const int per_output = node.int_attribute;
-      for (int r = 0; r < node.rows; ++r)
-        for (int k = 0; k < per_output; ++k) da.row(rows[int64_t(r) * per_output + k]) += g.row(r);
-      break;
-    }
-    case Op::SegmentSum: {  // y_s = sum over rows of segment s
-      auto da = gradient_sink(a);
-      const int* bounds = indices(node);
-      for (int s = 0; s < node.rows; ++s)
-        for (int r = bounds[s]; r < bounds[s + 1]; ++r) da.row(r) += g.row(s);
-      break;
-    }
-    case Op::SegmentCumSum: {  // y_r = sum of a over the segment's rows up to r
-      auto da = gradient_sink(a);
-      const int* bounds = indices(node);
-      const int n_segments = node.n_indices - 1;
-      for (int s = 0; s < n_segments; ++s)
-        for (int c = 0; c < node.cols; ++c) {
-          Scalar suffix = 0;  // sum of g over rows r.. of the segment
-          for (int r = bounds[s + 1] - 1; r >= bounds[s]; --r) {
-            suffix += g(r, c);
-            da(r, c) += suffix;
-          }
-        }
-      break;
-    }
-    case Op::SegmentLogSumExp: {  // y_s = log sum over rows r of segment s of exp(a_r)
-      auto x = value(a);
-      auto da = gradient_sink(a);
-      const int* bounds = indices(node);
-      for (int s = 0; s < node.rows; ++s)
-        for (int c = 0; c < node.cols; ++c) {
-          if (y(s, c) == minus_infinity<Scalar>()) continue;
-          for (int r = bounds[s]; r < bounds[s + 1]; ++r) da(r, c) += g(s, c) * std::exp(x(r, c) - y(s, c));
-        }
-      break;
-    }
-    case Op::SliceCols:  // y = a[:, start : start + count]
-      gradient_sink(a).middleCols(node.int_attribute, node.cols) += g;
-      break;
-    case Op::ConcatCols:  // y = [a b]
-      if (grad_a) add_gradient(a, g.leftCols(nodes_[a].cols));
-      if (grad_b) add_gradient(b, g.rightCols(nodes_[b].cols));
-      break;
-    case Op::ConcatRows:  // y = [a; b]
-      if (grad_a) add_gradient(a, g.topRows(nodes_[a].rows));
-      if (grad_b) add_gradient(b, g.bottomRows(nodes_[b].rows));
-      break;
-  }
+  if (wants_gradient(node.a)) grad_of(node.a) += gradient(id).topRows(rows(node.a));
+  if (wants_gradient(node.b)) grad_of(node.b) += gradient(id).bottomRows(rows(node.b));
 }
 
 template class Tape<float>;

@@ -1,9 +1,10 @@
 // Tape: reverse-mode automatic differentiation over row-major Eigen matrices.
 //
 // The tape is a flat vector of matrix-valued nodes in creation order (creation order is a
-// topological order), referred to by integer NodeId. Building an expression runs the forward rule
-// at once; backward() is one reverse loop calling each op's backward rule, and parameter gradients
-// accumulate (+=). Node values and gradients live in a staggered arena that clear() keeps, so once a
+// topological order), referred to by integer NodeId. Building an expression runs the op's forward
+// rule at once and records its backward rule in the node; backward() zeroes the node gradients, then
+// walks the nodes in reverse and each backward rule adds (+=) its contribution into its inputs'
+// gradients. That is the one gradient rule: everything accumulates, parameters included. Node values and gradients live in a staggered arena that clear() keeps, so once a
 // step as large as the current one has run (a warm-up step), a step performs no heap allocation. Node
 // values never move (a growing tape adds a chunk to the arena): a map returned by value() or
 // mutable_value() stays valid until clear(), a gradient() map until the next backward().
@@ -34,14 +35,6 @@ using NodeId = int;
 template <typename Scalar>
 class Tape {
  public:
-  enum class Op : uint8_t {
-    Constant, Parameter, StopGradient,
-    MatMul, Linear, Add, Sub, Mul, Scale, AddBias,
-    Relu, LeakyRelu, Tanh, Exp, Log, Square, Huber,
-    Sum, Mean, RowSum, MaskedLogSoftmax, RowLogSumExp,
-    Pick, GatherRows, SegmentSum, SegmentCumSum, SegmentLogSumExp, SliceCols, ConcatCols, ConcatRows,
-  };
-
   // Forgets all nodes but keeps their memory for the next step.
   void clear();
   int size() const { return count_; }
@@ -94,8 +87,9 @@ class Tape {
   NodeId concat_cols(NodeId a, NodeId b);                               // B x N, B x M -> B x (N+M)
   NodeId concat_rows(NodeId a, NodeId b);                               // B x N, C x N -> (B+C) x N
 
-  // Accumulates d(root)/d(node) into every node and parameter gradient buffer; the root's gradient is
-  // seeded with ones (a 1 x 1 loss: d loss / d loss = 1).
+  // Sets every node's gradient to d(root)/d(node) and adds d(root)/d(parameter) into the parameter
+  // gradient buffers (+=, so several losses or blocks may accumulate into one buffer). The root's
+  // gradient is seeded with ones (a 1 x 1 loss: d loss / d loss = 1).
   void backward(NodeId root);
 
   ConstMatrixMap<Scalar> value(NodeId id) const;
@@ -109,32 +103,63 @@ class Tape {
   int64_t node_capacity() const { return int64_t(nodes_.capacity()); }
 
  private:
+  enum class Kind : uint8_t { Constant, Parameter, Computed };
+  using BackwardRule = void (Tape::*)(NodeId);  // adds node id's contribution into its inputs' gradients
+
   struct Node {
-    Op op = Op::Constant;
-    NodeId a = -1, b = -1, c = -1;       // inputs (c: the bias of Linear)
+    Kind kind = Kind::Computed;
+    BackwardRule backward = nullptr;     // nullptr: a leaf, or stop_gradient
+    NodeId a = -1, b = -1, c = -1;       // inputs (c: the bias of linear)
     int rows = 0, cols = 0;
-    bool needs_gradient = false;
-    bool gradient_written = false;       // during backward(): this node's gradient holds a contribution
+    bool needs_gradient = false;         // some input (transitively) is a parameter with a gradient buffer
+    bool reached = false;                // during backward(): on a path to the root
     int64_t offset = 0;                  // position in the arena's layout, and of the gradient in gradients_
     int chunk = 0;                       // the arena chunk holding the value (internal nodes)
     const Scalar* external_value = nullptr;  // parameters
     Scalar* external_gradient = nullptr;     // parameters (nullptr: no gradient)
     Scalar attribute = 0;                // scale factor, slope, delta
-    int int_attribute = 0;               // slice start, rows per output, segments
+    int int_attribute = 0;               // slice start, rows per output
     int64_t indices_offset = 0;          // into indices_
     int n_indices = 0;
   };
 
-  NodeId new_node(Op op, int rows, int cols, NodeId a = -1, NodeId b = -1, NodeId c = -1);
+  NodeId new_node(int rows, int cols, BackwardRule backward, NodeId a = -1, NodeId b = -1, NodeId c = -1);
+  int rows(NodeId id) const { return nodes_[id].rows; }
+  int cols(NodeId id) const { return nodes_[id].cols; }
   MatrixMap<Scalar> out(NodeId id);      // internal node's value, writable
-  MatrixMap<Scalar> grad_of(NodeId id);  // node's gradient (arena or parameter buffer)
+  MatrixMap<Scalar> grad_of(NodeId id);  // node's gradient (arena or parameter buffer), to add into
+  bool wants_gradient(NodeId id) const { return id >= 0 && nodes_[id].needs_gradient; }
   const int* indices(const Node& node) const { return indices_.data() + node.indices_offset; }
   int64_t store_indices(const int* values, int count);
-  void backward_node(NodeId id);
-  bool first_write(NodeId id);
-  template <typename Contribution>
-  void add_gradient(NodeId id, const Contribution& contribution);  // = on the first write, += after
-  MatrixMap<Scalar> gradient_sink(NodeId id);                      // zeroed on the first write
+
+  // The backward rules, one per op, each defined right below its op's builder in tape.cpp.
+  void matmul_backward(NodeId id);
+  void linear_backward(NodeId id);
+  void add_backward(NodeId id);
+  void sub_backward(NodeId id);
+  void mul_backward(NodeId id);
+  void scale_backward(NodeId id);
+  void add_bias_backward(NodeId id);
+  void relu_backward(NodeId id);
+  void leaky_relu_backward(NodeId id);
+  void tanh_backward(NodeId id);
+  void exp_backward(NodeId id);
+  void log_backward(NodeId id);
+  void square_backward(NodeId id);
+  void huber_backward(NodeId id);
+  void sum_backward(NodeId id);
+  void mean_backward(NodeId id);
+  void row_sum_backward(NodeId id);
+  void masked_log_softmax_backward(NodeId id);
+  void row_logsumexp_backward(NodeId id);
+  void pick_backward(NodeId id);
+  void gather_rows_backward(NodeId id);
+  void segment_sum_backward(NodeId id);
+  void segment_cumsum_backward(NodeId id);
+  void segment_logsumexp_backward(NodeId id);
+  void slice_cols_backward(NodeId id);
+  void concat_cols_backward(NodeId id);
+  void concat_rows_backward(NodeId id);
 
   std::vector<Node> nodes_;
   int count_ = 0;

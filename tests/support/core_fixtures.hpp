@@ -87,6 +87,17 @@ void randomise_parameters(ParameterStore<Scalar>& store, uint64_t seed, double l
   }
 }
 
+// Thread-invariance checks compare 1 and 2 threads. Without OpenMP both run serially and such a
+// comparison could not fail, so a test asks this first; it says the comparison is skipped, and why.
+inline bool can_compare_thread_counts() {
+#ifdef _OPENMP
+  return true;
+#else
+  MESSAGE("skipped the 1-vs-2-thread comparison: built without OpenMP, both would run serially");
+  return false;
+#endif
+}
+
 // Sets the OpenMP thread count for a scope and restores it after (no-op without OpenMP).
 class ScopedThreads {
  public:
