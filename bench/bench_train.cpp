@@ -14,6 +14,7 @@
 
 #include "autodiff/matrix.hpp"
 #include "core/parallel.hpp"
+#include "core/settings.hpp"
 #include "core/trainer.hpp"
 #include "envs/factory.hpp"
 
@@ -68,11 +69,12 @@ EnvConfig bitseq() {
 
 void run_case(const EnvConfig& env_config, int batch, int threads, int iterations, double gemm_gflops) {
   auto env = make_environment(env_config);
-  TrainConfig config;
+  RunSettings settings;  // gfn train's defaults, resolved for this environment
+  resolve_defaults(settings, *env);
+  TrainConfig config = settings.train_config();
   config.batch = batch;
-  if (env_config.env == "hypergrid") config.objective.log_reward_floor = -12;  // gfn train's default there
   set_threads(threads);
-  Trainer trainer(*env, ModelConfig{}, config);
+  Trainer trainer(*env, settings.model_config(), config);
   for (int i = 0; i < 20; ++i) trainer.step();  // warm-up: buffers reach their final sizes
 
   std::vector<double> rates, gflops;

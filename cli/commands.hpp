@@ -2,6 +2,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <stdexcept>
 
 namespace gfn::cli {
 
@@ -11,5 +12,11 @@ void add_train_command(CLI::App& app);
 void add_sample_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_experiment_command(CLI::App& app);
+
+// A run stopped by SIGINT or SIGTERM after saving what it could; `gfn` exits with 130.
+class Interrupted : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 }  // namespace gfn::cli

@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "cli/commands.hpp"
-#include "cli/run.hpp"
+#include "cli/output.hpp"
+#include "cli/run_report.hpp"
+#include "cli/settings_flags.hpp"
 
 namespace gfn::cli {
 
@@ -29,46 +31,61 @@ std::vector<std::string> ascii_map(const std::vector<double>& values) {
   return lines;
 }
 
-void run_demo(RunOptions options) {
-  options.env.env = "grid";
+struct DemoOptions {
+  RunSettings settings;
+  std::string out = "gfn-demo";
+  bool quiet = false;
+};
+
+void run_demo(const DemoOptions& demo) {
+  RunSettings options = demo.settings;
+  options.env = "grid";
   options.loss = "tb";
   options.policy = "mlp";
   options.hidden = 32;
   options.layers = 1;
   options.lr = 5e-3;
   options.batch = 256;
-  options.iterations = 1000;
+  options.iters = 1000;
   std::printf("Grid demo: 16x16 grid, R0 = 0.01, R1 = 0.5, R2 = 2; trajectory balance, MLP 256-32-3, Adam lr 5e-3,\n"
               "256 trajectories per step, 1000 steps\n");
-  Run run(options);
+  Session run(options);
+  if (!demo.out.empty()) {
+    claim_output_directory(demo.out, run.settings(), /*resuming=*/false, /*force=*/true);
+    run.write_to(demo.out);
+  }
+  Progress progress(0, options.iters, demo.quiet);
+  SessionHooks hooks;
+  hooks.after_iteration = [&progress](const Session& session) { progress.update(session.trainer().iteration(), ""); };
+  run.set_hooks(hooks);
   run.train();
-  if (!options.out.empty()) run.write_outputs(options.out);
+  progress.finish();
+  if (!demo.out.empty()) write_plots(run);
 
   std::vector<double> sampled(kSide * kSide, 0.0);
-  for (int64_t index : run.sample_terminal_indices(10000)) sampled[index] += 1;
+  for (const auto& state : run.sample_terminal_states(10000, 0)) sampled[run.env().state_index(state.data())] += 1;
   const auto left = ascii_map(sampled);
   const auto right = ascii_map(run.enumeration()->true_distribution());
   std::printf("\n  %-34s    %s\n", "10^4 samples from the trained P_F", "reward R(x)");
   for (int r = 0; r < kSide; ++r) std::printf("  %s    %s\n", left[r].c_str(), right[r].c_str());
 
-  const EvaluationRow& last = run.history().back();
+  const MetricsRow& last = run.history().back();
   std::printf("\nexact L1 between the sampler and R/Z: %.2e (1000 steps, %.1f s)\n", last.l1_exact, last.wall_s);
   std::printf("log Z learned %.4f, true %.4f\n", double(run.trainer().model().log_z_value()),
               run.enumeration()->log_z());
-  if (!options.out.empty())
+  if (!demo.out.empty())
     std::printf("plots: %s/heatmap.svg (samples beside the target) and %s/curve.svg (loss and L1)\n",
-                options.out.c_str(), options.out.c_str());
+                demo.out.c_str(), demo.out.c_str());
 }
 
 }  // namespace
 
 void add_demo_command(CLI::App& app) {
-  auto options = std::make_shared<RunOptions>();
-  options->out = "gfn-demo";
+  auto options = std::make_shared<DemoOptions>();
   CLI::App* demo = app.add_subcommand("demo", "Train the 16x16 Grid demo and show where it samples");
   demo->add_option("--out", options->out, "Directory for the plots, metrics and checkpoint")->capture_default_str();
-  demo->add_option("--seed", options->seed, "Random seed")->capture_default_str();
-  demo->add_option("--threads", options->threads, "OpenMP threads (0: all cores)")->capture_default_str();
+  add_setting_flags(demo, options->settings,
+                    [](const Setting& setting) { return setting.key == "seed" || setting.key == "threads"; });
   demo->add_flag("--quiet", options->quiet, "No progress output");
   demo->callback([options] { run_demo(*options); });
 }

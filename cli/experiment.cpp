@@ -17,7 +17,10 @@
 #include <utility>
 
 #include "cli/commands.hpp"
-#include "cli/run.hpp"
+#include "cli/output.hpp"
+#include "cli/run_report.hpp"
+#include "core/files.hpp"
+#include "core/session.hpp"
 #include "core/parallel.hpp"
 
 namespace gfn::cli {
@@ -40,48 +43,47 @@ struct ExperimentOptions {
 struct Finished {
   std::string env, algo, pb;
   uint64_t seed = 0;
-  std::vector<EvaluationRow> history;
+  std::vector<MetricsRow> history;
   int64_t n_modes = 0;
 };
 
-// A run whose directory already holds the checkpoint of a finished run with the same configuration is
-// read back instead of trained again: an interrupted experiment can be started again, and runs from
-// several invocations (e.g. more seeds) can be summarised together. Returns whether it was; a run of
-// another configuration is never overwritten.
-bool restore_finished_run(const RunOptions& options, Run& run) {
-  const std::string path = options.out + "/checkpoint.bin";
+// A run whose directory already holds a checkpoint of the same configuration continues from it: a
+// finished run is read back instead of trained again, an interrupted one is resumed, and runs from
+// several invocations (e.g. more seeds) can be summarised together. Returns whether the run was
+// already finished; a run of another configuration is never overwritten.
+bool continue_run(const std::string& out, Session& run) {
+  const std::string path = out + "/checkpoint.bin";
   if (!std::filesystem::exists(path)) return false;
   const Checkpoint checkpoint = Checkpoint::load(path);
-  if (RunOptions::from_text(checkpoint.config).to_text() != options.to_text())
+  if (identity_text(from_text(checkpoint.config)) != identity_text(run.settings()))
     throw std::runtime_error(path + " holds a run of another configuration: use another --out or delete it");
   run.restore(checkpoint);
-  if (run.trainer().iteration() == options.iterations && !run.history().empty()) return true;
-  throw std::runtime_error(path + " holds an unfinished run: delete it to train again");
+  return run.trainer().iteration() == run.settings().iters && !run.history().empty();
 }
 
-RunOptions protocol_run(const ExperimentOptions& experiment, const std::string& reward, const std::string& algo,
-                        const std::string& backward, uint64_t seed) {
-  RunOptions options;
+RunSettings protocol_run(const ExperimentOptions& experiment, const std::string& reward, const std::string& algo,
+                         const std::string& backward, uint64_t seed) {
+  RunSettings options;
   options.loss = algo;
   options.pb = backward;
   options.seed = seed;
   options.batch = 16;
   options.lr = 1e-3;
-  options.lr_log_z = 0.1;
-  options.quiet = true;
+  options.lr_logz = 0.1;
   options.threads = 1;
   if (experiment.protocol == "hypergrid-tlm") {
-    options.env.env = "hypergrid";
-    options.env.ndim = 4;
-    options.env.height = 20;
-    options.env.reward = reward;
-    options.iterations = 62500;
+    options.env = "hypergrid";
+    options.ndim = 4;
+    options.height = 20;
+    options.reward = reward;
+    options.epsilon = 0;  // on-policy, as in the papers
+    options.iters = 62500;
     options.eval_every = 100;
     options.exact_every = 1000;  // the exact L1 (dynamic programming over 160000 states) every 10th evaluation
     options.window = 200000;
   } else if (experiment.protocol == "bitseq-tlm") {
-    options.env.env = "bitseq";
-    options.iterations = 50000;
+    options.env = "bitseq";
+    options.iters = 50000;
     options.eval_every = 2000;
     options.corr_every = 2000;
     options.weight_decay = 1e-5;
@@ -90,7 +92,7 @@ RunOptions protocol_run(const ExperimentOptions& experiment, const std::string& 
   } else {
     throw std::invalid_argument("unknown protocol '" + experiment.protocol + "' (hypergrid-tlm, bitseq-tlm)");
   }
-  if (experiment.iterations > 0) options.iterations = experiment.iterations;
+  if (experiment.iterations > 0) options.iters = experiment.iterations;
   if (experiment.eval_every > 0) options.eval_every = options.corr_every = experiment.eval_every;
   return options;
 }
@@ -104,13 +106,17 @@ std::string number(double value) {
 void write_summary(const ExperimentOptions& experiment, const std::vector<Finished>& runs) {
   std::ostringstream markdown, csv;
   const bool bitseq = experiment.protocol == "bitseq-tlm";
-  markdown << "| env | objective | P_B | seed | iterations | trajectories | "
-           << (bitseq ? "modes found | Spearman | Spearman (P_B orders)" : "empirical L1 (mean over states) | exact L1 (sum)")
-           << " | wall s |\n|---|---|---|---|---|---|---|---|" << (bitseq ? "---|" : "") << "---|\n";
-  csv << "env,objective,pb,seed,iterations,trajectories,l1_empirical_mean,l1_exact,modes_found,n_modes,spearman,"
-         "spearman_pb,wall_s\n";
+  markdown << "| environment | loss | pb | seed | iteration | trajectories | "
+           << (bitseq ? "modes_found | spearman | spearman_pb" : "l1_empirical_mean | l1_exact")
+           << " | wall_s |\n|---|---|---|---|---|---|---|---|" << (bitseq ? "---|" : "") << "---|\n";
+  // The summary's metric columns, named as in metrics.csv.
+  const std::vector<std::string> columns = {"iteration", "trajectories", "l1_empirical_mean", "l1_exact",
+                                            "modes_found", "spearman", "spearman_pb", "wall_s"};
+  csv << "environment,loss,pb,seed,n_modes";
+  for (const std::string& column : columns) csv << "," << find_metric(column).key;
+  csv << "\n";
   for (const Finished& run : runs) {
-    const EvaluationRow& last = run.history.back();
+    const MetricsRow& last = run.history.back();
     markdown << "| " << run.env << " | " << run.algo << " | " << run.pb << " | " << run.seed << " | "
              << last.iteration << " | " << last.trajectories << " | "
              << (bitseq ? std::to_string(last.modes_found) + "/" + std::to_string(run.n_modes) + " | " +
@@ -118,9 +124,9 @@ void write_summary(const ExperimentOptions& experiment, const std::vector<Finish
                               (std::isfinite(last.spearman_pb) ? number(last.spearman_pb) : std::string("-"))
                         : number(last.l1_empirical_mean) + " | " + number(last.l1_exact))
              << " | " << number(last.wall_s) << " |\n";
-    csv << run.env << "," << run.algo << "," << run.pb << "," << run.seed << "," << last.iteration << ","
-        << last.trajectories << "," << last.l1_empirical_mean << "," << last.l1_exact << "," << last.modes_found << ","
-        << run.n_modes << "," << last.spearman << "," << last.spearman_pb << "," << last.wall_s << "\n";
+    csv << run.env << "," << run.algo << "," << run.pb << "," << run.seed << "," << run.n_modes;
+    for (const std::string& column : columns) csv << "," << find_metric(column).text(last);
+    csv << "\n";
   }
   write_file_atomically(experiment.out + "/summary.md", markdown.str());
   write_file_atomically(experiment.out + "/summary.csv", csv.str());
@@ -131,7 +137,7 @@ void write_summary(const ExperimentOptions& experiment, const std::vector<Finish
   for (const Finished& run : runs) groups[run.env][run.algo + ", P_B " + run.pb].push_back(&run);
   for (const auto& [env, lines] : groups) {
     auto chart = [&, &env = env, &lines = lines](const std::string& file, const std::string& title,
-                                                  double (*metric)(const EvaluationRow&)) {
+                                                  double (*metric)(const MetricsRow&)) {
       std::vector<Series> series;
       for (const auto& [label, members] : lines) {
         Series line{label, {}, {}};
@@ -139,7 +145,7 @@ void write_summary(const ExperimentOptions& experiment, const std::vector<Finish
           double total = 0;
           for (const Finished* member : members)
             total += metric(member->history[std::min(i, member->history.size() - 1)]);
-          const EvaluationRow& row = members.front()->history[i];
+          const MetricsRow& row = members.front()->history[i];
           line.x.push_back(bitseq ? double(row.iteration) : double(row.trajectories));
           line.y.push_back(total / members.size());
         }
@@ -150,12 +156,12 @@ void write_summary(const ExperimentOptions& experiment, const std::vector<Finish
                                            /*log_y=*/!bitseq));
     };
     if (bitseq) {
-      chart(env + ".svg", "modes found (of 60)", [](const EvaluationRow& row) { return double(row.modes_found); });
+      chart(env + ".svg", "modes found (of 60)", [](const MetricsRow& row) { return double(row.modes_found); });
       chart(env + "-spearman.svg", "test-set Spearman (uniform fill orders)",
-            [](const EvaluationRow& row) { return row.spearman; });
+            [](const MetricsRow& row) { return row.spearman; });
     } else {
       chart(env + ".svg", "empirical L1, mean over states",
-            [](const EvaluationRow& row) { return row.l1_empirical_mean; });
+            [](const MetricsRow& row) { return row.l1_empirical_mean; });
     }
   }
 }
@@ -163,7 +169,8 @@ void write_summary(const ExperimentOptions& experiment, const std::vector<Finish
 void run_experiment(const ExperimentOptions& experiment) {
   struct Planned {
     std::string name, env;  // env: the summary's environment label (hypergrid-<reward> or bitseq)
-    RunOptions options;
+    RunSettings options;
+    std::string out;
   };
   std::vector<Planned> plan;
   const std::vector<std::string> rewards =
@@ -172,12 +179,11 @@ void run_experiment(const ExperimentOptions& experiment) {
     for (const std::string& algo : experiment.algos)
       for (const std::string& backward : experiment.backward)
         for (uint64_t seed : experiment.seeds) {
-          RunOptions options = protocol_run(experiment, reward, algo, backward, seed);
-          options.validate();
+          RunSettings options = protocol_run(experiment, reward, algo, backward, seed);
+          validate(options);
           const std::string env = experiment.protocol == "hypergrid-tlm" ? "hypergrid-" + reward : "bitseq";
           const std::string name = env + "-" + algo + "-" + backward + "-seed" + std::to_string(seed);
-          options.out = experiment.out + "/" + name;
-          plan.push_back({name, env, options});
+          plan.push_back({name, env, options, experiment.out + "/" + name});
         }
   std::printf("%s: %zu runs into %s/\n", experiment.protocol.c_str(), plan.size(), experiment.out.c_str());
   std::fflush(stdout);
@@ -191,13 +197,14 @@ void run_experiment(const ExperimentOptions& experiment) {
 #pragma omp parallel for schedule(dynamic, 1) if (runs_in_parallel)
   for (int i = 0; i < int(plan.size()); ++i) {
     try {
-      Run run(plan[i].options);
-      const bool reused = restore_finished_run(plan[i].options, run);
+      Session run(plan[i].options);
+      const bool reused = continue_run(plan[i].out, run);
       if (!reused) {
+        run.write_to(plan[i].out);
         run.train();
-        run.write_outputs(plan[i].options.out);
+        write_plots(run);
       }
-      const EvaluationRow& last = run.history().back();
+      const MetricsRow& last = run.history().back();
       finished[i] = Finished{plan[i].env, plan[i].options.loss, plan[i].options.pb, plan[i].options.seed,
                              run.history(), run.env().n_modes()};
 #pragma omp critical

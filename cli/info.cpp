@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/settings_flags.hpp"
+#include "core/json.hpp"
 #include "envs/enumeration.hpp"
 #include "envs/factory.hpp"
 #include "envs/hypergrid.hpp"
@@ -20,8 +22,7 @@ namespace gfn::cli {
 namespace {
 
 struct InfoOptions {
-  EnvConfig config;
-  double r0 = 0, r1 = 0, r2 = 0;
+  RunSettings settings;
   bool json = false;
 };
 
@@ -33,6 +34,7 @@ struct InfoReport {
   int64_t n_states = -1, n_modes = -1;
   bool enumerable = false, log_reward_floor_required = false;
   std::string not_enumerable_reason;
+  std::vector<std::pair<std::string, double>> reward_constants;
   double log_z = 0;
 };
 
@@ -48,20 +50,6 @@ std::string describe(const std::string& env) {
            "log R = -beta * Hamming distance to the nearest mode";
   return "BitSeq, autoregressive: append k-bit words left to right (a tree), n/k moves, no exit; "
          "log R = -beta * Hamming distance to the nearest mode";
-}
-
-// Options given on the command line that the chosen --env does not take.
-void reject_foreign_options(const CLI::App& command, const std::string& env) {
-  const std::vector<std::string>& names = environment_names();
-  if (std::find(names.begin(), names.end(), env) == names.end()) return;  // make_environment names it
-  const bool is_hypergrid = env == "hypergrid", is_bitseq = env == "bitseq" || env == "bitseq-ar";
-  const std::vector<std::pair<std::string, bool>> options = {
-      {"--ndim", is_hypergrid}, {"--height", is_hypergrid}, {"--reward", is_hypergrid},
-      {"--R0", is_hypergrid},   {"--R1", is_hypergrid},     {"--R2", is_hypergrid},
-      {"--n", is_bitseq},       {"--k", is_bitseq},         {"--beta", is_bitseq}};
-  for (const auto& [option, applies] : options)
-    if (!applies && command.count(option) > 0)
-      throw std::invalid_argument(option + " does not apply to --env " + env);
 }
 
 InfoReport make_report(const EnvConfig& config) {
@@ -80,6 +68,7 @@ InfoReport make_report(const EnvConfig& config) {
   report.max_trajectory_length = environment->max_trajectory_length();
   report.n_states = environment->n_states();
   report.n_modes = environment->n_modes();
+  report.reward_constants = environment->reward_constants();
   if (const auto* hypergrid = dynamic_cast<const HyperGrid*>(environment.get()))
     report.log_reward_floor_required = hypergrid->reward().r0 == 0;
   if (report.n_states < 0) {
@@ -96,6 +85,9 @@ InfoReport make_report(const EnvConfig& config) {
 void print_text(const InfoReport& report) {
   std::printf("environment   %s\n", report.name.c_str());
   std::printf("              %s\n", report.description.c_str());
+  std::string constants;
+  for (const auto& [name, value] : report.reward_constants) constants += (constants.empty() ? "" : ", ") + name + " " + format_setting(value);
+  if (!constants.empty()) std::printf("reward        %s\n", constants.c_str());
   std::printf("state width   %d (S)\n", report.state_width);
   std::printf("encoding      %s, width %d (obs_dim)\n", report.encoding.c_str(), report.encoding_width);
   if (report.exit_action >= 0)
@@ -129,18 +121,25 @@ std::string json_string(const std::string& text) {
 
 std::string json_count(int64_t count) { return count >= 0 ? std::to_string(count) : "null"; }
 
+std::string constants_json(const InfoReport& report) {
+  JsonObject json;
+  for (const auto& [name, value] : report.reward_constants) json.add(name, value);
+  return json.str();
+}
+
 void print_json(const InfoReport& report) {
   char log_z[32] = "null";
   if (report.enumerable) std::snprintf(log_z, sizeof log_z, "%.17g", report.log_z);
   std::printf(
       "{\"env\": %s, \"name\": %s, \"description\": %s, \"state_width\": %d, \"encoding\": %s, \"obs_dim\": %d, "
       "\"n_actions\": %d, \"n_backward_actions\": %d, \"exit_action\": %d, \"max_trajectory_length\": %d, "
-      "\"n_states\": %s, \"enumerable\": %s, \"log_z\": %s, \"n_modes\": %s, \"log_reward_floor_required\": %s}\n",
+      "\"n_states\": %s, \"enumerable\": %s, \"log_z\": %s, \"n_modes\": %s, \"log_reward_floor_required\": %s, "
+      "\"reward_constants\": %s}\n",
       json_string(report.env).c_str(), json_string(report.name).c_str(), json_string(report.description).c_str(),
       report.state_width, json_string(report.encoding).c_str(), report.encoding_width, report.n_actions,
       report.n_backward_actions, report.exit_action, report.max_trajectory_length, json_count(report.n_states).c_str(),
       report.enumerable ? "true" : "false", log_z, json_count(report.n_modes).c_str(),
-      report.log_reward_floor_required ? "true" : "false");
+      report.log_reward_floor_required ? "true" : "false", constants_json(report).c_str());
 }
 
 }  // namespace
@@ -148,30 +147,13 @@ void print_json(const InfoReport& report) {
 void add_info_command(CLI::App& app) {
   auto options = std::make_shared<InfoOptions>();
   CLI::App* command = app.add_subcommand("info", "Describe an environment: sizes, actions, log Z, modes");
-  EnvConfig& config = options->config;
-  command->add_option("--env", config.env, "grid | hypergrid | bitseq | bitseq-ar")->capture_default_str();
-  command->add_option("--ndim", config.ndim, "hypergrid: dimensions D")
-      ->check(CLI::Range(1, std::numeric_limits<int>::max()))->capture_default_str();
-  command->add_option("--height", config.height, "hypergrid: side H")
-      ->check(CLI::Range(2, std::numeric_limits<int>::max()))->capture_default_str();
-  command->add_option("--reward", config.reward,
-                      "hypergrid reward preset: standard, hard, easy, medium, hard-tgfn, challenging, impossible")
-      ->capture_default_str();
-  command->add_option("--R0", options->r0, "hypergrid: override the preset's R0");
-  command->add_option("--R1", options->r1, "hypergrid: override the preset's R1");
-  command->add_option("--R2", options->r2, "hypergrid: override the preset's R2");
-  command->add_option("--n", config.n, "bitseq: bits per sequence")->check(CLI::Range(1, 4096))->capture_default_str();
-  command->add_option("--k", config.k, "bitseq: bits per word (divides n)")->check(CLI::Range(1, 16))
-      ->capture_default_str();
-  command->add_option("--beta", config.beta, "bitseq: log R = -beta * distance")->capture_default_str();
+  add_setting_flags(command, options->settings,
+                    [](const Setting& setting) { return setting.group == "Environment"; });
   command->add_flag("--json", options->json, "Print one JSON object");
   command->callback([options, command] {
-    reject_foreign_options(*command, options->config.env);
-    EnvConfig chosen = options->config;
-    if (command->count("--R0")) chosen.r0 = options->r0;
-    if (command->count("--R1")) chosen.r1 = options->r1;
-    if (command->count("--R2")) chosen.r2 = options->r2;
-    const InfoReport report = make_report(chosen);
+    reject_inapplicable(options->settings, given_settings(*command));
+    validate(options->settings);
+    const InfoReport report = make_report(options->settings.env_config());
     if (options->json) print_json(report);
     else print_text(report);
   });

@@ -1,5 +1,6 @@
 // Entry point of the `gfn` command: parses the command line and dispatches to a subcommand.
-// Errors from bad input are reported as one line on stderr with a non-zero exit.
+// Errors from bad input are reported as one line on stderr with a non-zero exit; an interrupted run
+// exits with 130 after saving.
 #include <cstdio>
 #include <exception>
 
@@ -26,6 +27,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& error) {  // one line naming the flag
     std::fprintf(stderr, "gfn: error: %s (see gfn --help)\n", error.what());
     return error.get_exit_code();
+  } catch (const gfn::cli::Interrupted& interrupted) {
+    std::fprintf(stderr, "gfn: %s\n", interrupted.what());
+    return 130;
   } catch (const std::exception& error) {
     std::fprintf(stderr, "gfn: error: %s\n", error.what());
     return 1;

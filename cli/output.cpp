@@ -1,4 +1,4 @@
-// Output helpers: atomic writes, progress bar, SVG line charts and heat maps.
+// Output helpers: progress bar, SVG line charts and heat maps.
 #include "cli/output.hpp"
 
 #include <unistd.h>
@@ -11,24 +11,6 @@
 #include <stdexcept>
 
 namespace gfn::cli {
-
-void write_file_atomically(const std::string& path, const std::string& content) {
-  const std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write " + path);
-    out << content;
-    out.flush();
-    if (!out) {
-      std::remove(temporary.c_str());
-      throw std::runtime_error("cannot write " + path + " (disk full?)");
-    }
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::remove(temporary.c_str());
-    throw std::runtime_error("cannot write " + path + ": rename failed");
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -62,6 +44,13 @@ void Progress::update(int64_t iteration, const std::string& status) {
   last_line_ = line;
   std::fprintf(stderr, "iteration %lld/%lld  %s  %s\n", (long long)iteration, (long long)total_, status.c_str(),
                timing);
+}
+
+void Progress::note(const std::string& what) {
+  if (quiet_ || !terminal_) return;
+  std::fprintf(stderr, "\r%s ...\033[K", what.c_str());
+  std::fflush(stderr);
+  last_draw_ = std::chrono::steady_clock::time_point{};  // the next update redraws the bar
 }
 
 void Progress::finish() {

@@ -1,6 +1,5 @@
-// Output helpers of the command: atomic file writes, a progress bar, and SVG plots.
+// Output helpers of the command: a progress bar and SVG plots.
 //
-// write_file_atomically writes a temporary file next to the target and renames it over the target.
 // Progress draws a one-line bar on stderr when stderr is a terminal, prints a plain line every tenth
 // of the run otherwise, and nothing when quiet. The SVG writers produce standalone images: a line
 // chart with a log-scale y axis, and heat maps side by side.
@@ -13,13 +12,13 @@
 
 namespace gfn::cli {
 
-void write_file_atomically(const std::string& path, const std::string& content);  // throws on failure
-
 class Progress {
  public:
   Progress(int64_t first, int64_t total, bool quiet);
   // Called after each iteration; `status` is e.g. "loss 0.0123  L1 0.045".
   void update(int64_t iteration, const std::string& status);
+  // Shows what a long step is doing (e.g. an evaluation) until the next update; terminals only.
+  void note(const std::string& what);
   void finish();
 
  private:

@@ -6,8 +6,9 @@
 #include <set>
 
 #include "cli/commands.hpp"
-#include "cli/json.hpp"
-#include "cli/run.hpp"
+#include "cli/output.hpp"
+#include "cli/run_report.hpp"
+#include "core/json.hpp"
 
 namespace gfn::cli {
 
@@ -21,7 +22,7 @@ struct UseOptions {
 };
 
 void run_sample(const UseOptions& options) {
-  const auto run = load_run(options.checkpoint);
+  const auto run = load_session(options.checkpoint);
   const Environment& env = run->env();
   const auto states = run->sample_terminal_states(options.n, options.seed);
   if (options.json) std::printf("{\"samples\": [");
@@ -37,12 +38,17 @@ void run_sample(const UseOptions& options) {
 }
 
 void run_eval(const UseOptions& options) {
-  const auto run = load_run(options.checkpoint);
+  const auto run = load_session(options.checkpoint);
   const Environment& env = run->env();
   JsonObject json;
-  json.add("env", env.name()).add("iteration", (long long)run->trainer().iteration());
-  const bool bitseq = run->bitseq() != nullptr;
-  const EvaluationRow row = run->enumeration() || bitseq ? run->evaluate() : EvaluationRow{};
+  json.add("environment", env.name()).add("iteration", (long long)run->trainer().iteration());
+  const bool bitseq = run->metric_traits().test_set;
+  Progress progress(0, 0, /*quiet=*/false);
+  SessionHooks hooks;
+  hooks.status = [&progress](const std::string& what) { progress.note("evaluating: " + what); };
+  run->set_hooks(hooks);
+  const MetricsRow row = run->enumeration() || bitseq ? run->evaluate() : MetricsRow{};
+  progress.finish();
   if (bitseq) json.add("spearman", row.spearman);
   if (std::isfinite(row.spearman_pb)) json.add("spearman_pb", row.spearman_pb);
   if (run->enumeration()) {

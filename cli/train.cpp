@@ -1,93 +1,98 @@
-// `gfn train`: trains a GFlowNet with the flags of RunOptions, optionally resuming from a checkpoint,
-// and writes the run's files with --out. One summary at the end (JSON with --json).
-#include <algorithm>
+// `gfn train`: parses the flags of the settings table, runs a training session (core/session.hpp),
+// optionally resuming from a checkpoint, and prints a summary (JSON with --json). With --out the run
+// is written as it goes; SIGINT or SIGTERM stops it after the current iteration with a checkpoint and
+// exit code 130.
+#include <atomic>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
 
 #include "cli/commands.hpp"
-#include "cli/run.hpp"
+#include "cli/output.hpp"
+#include "cli/run_report.hpp"
+#include "cli/settings_flags.hpp"
 
 namespace gfn::cli {
 
 namespace {
 
-// Every setting saved in a checkpoint except iters defines the run: a flag given together with
-// --resume must agree with it. The flag of setting "a_b" is --a-b (settings without a flag, such as
-// BitSeq's beta, cannot be given).
-void check_resume_flags(const CLI::App& command, const RunOptions& given, const RunOptions& saved) {
-  const auto given_settings = RunOptions::settings(given.to_text());
-  for (const auto& [key, saved_value] : RunOptions::settings(saved.to_text())) {
-    if (key == "iters") continue;
-    std::string flag = "--" + key;
-    std::replace(flag.begin(), flag.end(), '_', '-');
-    const CLI::Option* option = command.get_option_no_throw(flag);
-    const std::string& given_value = given_settings.at(key);
-    if (option != nullptr && option->count() > 0 && given_value != saved_value)
-      throw std::invalid_argument(flag + " " + given_value + " does not match the checkpoint (" + saved_value + ")");
-  }
+struct TrainOptions {
+  RunSettings settings;
+  std::string out, resume;
+  bool json = false, quiet = false, force = false;
+};
+
+std::atomic<bool> stop_requested{false};
+
+// The first SIGINT/SIGTERM asks the session to stop after its iteration; a second one kills at once.
+extern "C" void request_stop(int signal_number) {
+  stop_requested.store(true);
+  std::signal(signal_number, SIG_DFL);
 }
 
-// Fails early, before any training, when --out cannot be written.
-void check_output_directory(const std::string& dir) {
-  std::error_code error;
-  std::filesystem::create_directories(dir, error);
-  const std::string probe = dir + "/.gfn-write-test";
-  std::FILE* file = std::fopen(probe.c_str(), "w");
-  if (error || !file) throw std::invalid_argument("--out: cannot write to directory '" + dir + "'");
-  std::fclose(file);
-  std::remove(probe.c_str());
-}
-
-void print_summary(Run& run) {
-  const RunOptions& options = run.options();
-  const auto& history = run.history();
-  const EvaluationRow last = history.empty() ? EvaluationRow{} : history.back();
-  std::printf("trained %s with %s (P_B %s) to iteration %lld: %lld trajectories, %lld transitions, %.2f s, "
-              "%.0f transitions/s\n",
-              run.env().name().c_str(), options.loss.c_str(), options.pb.c_str(),
-              (long long)run.trainer().iteration(), (long long)last.trajectories, (long long)last.transitions,
-              last.wall_s, last.wall_s > 0 ? last.transitions / last.wall_s : 0.0);
-  std::printf("  loss %.6g", last.loss);
-  if (run.trainer().model().has_log_z())
-    std::printf("   log Z %.6f", double(run.trainer().model().log_z_value()));
-  if (run.enumeration()) std::printf(" (true %.6f)", run.enumeration()->log_z());
-  std::printf("\n");
-  if (run.enumeration())
-    std::printf("  exact L1 %.6g   JSD %.6g   KL %.6g   empirical L1 %.6g (sum over states; mean %.3g)\n",
-                last.l1_exact, last.jsd_exact, last.kl_exact, last.l1_empirical, last.l1_empirical_mean);
-  std::printf("  modes found %lld of %lld\n", (long long)last.modes_found, (long long)run.env().n_modes());
-}
-
-void run_train(CLI::App* command, RunOptions given) {
-  RunOptions options = given;
+void run_train(const CLI::App& command, const TrainOptions& options) {
+  const std::set<std::string> given = given_settings(command);
+  RunSettings settings = options.settings;
   Checkpoint checkpoint;
-  if (!given.resume.empty()) {
-    checkpoint = Checkpoint::load(given.resume);
-    options = RunOptions::from_text(checkpoint.config);
-    check_resume_flags(*command, given, options);
-    if (command->count("--iters") > 0) options.iterations = given.iterations;
-    if (options.iterations < checkpoint.iteration)
-      throw std::invalid_argument("--iters " + std::to_string(options.iterations) +
-                                  " is below the checkpoint's iteration " + std::to_string(checkpoint.iteration));
-    options.threads = given.threads;
-    options.out = given.out;
-    options.json = given.json;
-    options.quiet = given.quiet;
+  const bool resuming = !options.resume.empty();
+  if (resuming) {
+    checkpoint = Checkpoint::load(options.resume);
+    settings = resume_settings(from_text(checkpoint.config), options.settings, given);
+    if (settings.iters < checkpoint.iteration)
+      throw std::invalid_argument("--iters " + std::to_string(settings.iters) + " is below the checkpoint's iteration " +
+                                  std::to_string(checkpoint.iteration));
+  } else {
+    reject_inapplicable(settings, given);
   }
-  options.validate();
-  if (!options.out.empty()) check_output_directory(options.out);
-  Run run(options);
-  if (!given.resume.empty()) run.restore(checkpoint);
-  run.train();
-  if (!options.out.empty()) run.write_outputs(options.out);
+  Session session(settings);
+  if (resuming) session.restore(checkpoint);
+  if (!options.out.empty()) {
+    claim_output_directory(options.out, session.settings(), resuming, options.force);
+    session.write_to(options.out);
+  }
+
+  Progress progress(session.trainer().iteration(), session.settings().iters, options.quiet);
+  SessionHooks hooks;
+  hooks.stop = &stop_requested;
+  hooks.after_iteration = [&progress](const Session& running) {
+    const auto& history = running.history();
+    std::string status;
+    if (!history.empty()) {
+      char text[96];
+      const MetricsRow& last = history.back();
+      if (std::isfinite(last.l1_exact))
+        std::snprintf(text, sizeof(text), "train_loss %.4g  l1_exact %.4g", last.train_loss, last.l1_exact);
+      else
+        std::snprintf(text, sizeof(text), "train_loss %.4g  modes_found %lld", last.train_loss,
+                      (long long)last.modes_found);
+      status = text;
+    }
+    progress.update(running.trainer().iteration(), status);
+  };
+  hooks.status = [&progress](const std::string& what) { progress.note("evaluating: " + what); };
+  session.set_hooks(hooks);
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
+  const bool finished = session.train();
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  progress.finish();
+  if (!options.out.empty()) write_plots(session);
+  if (!finished) {
+    const std::string where = std::to_string(session.trainer().iteration());
+    if (options.out.empty())
+      throw Interrupted("interrupted at iteration " + where + "; nothing saved (no --out)");
+    throw Interrupted("interrupted at iteration " + where + "; checkpoint saved, continue with: gfn train --resume " +
+                      options.out + "/checkpoint.bin --out " + options.out);
+  }
   if (options.json) {
-    std::printf("%s\n", run.summary_json().c_str());
+    std::printf("%s\n", summary_json(session).c_str());
     return;
   }
-  print_summary(run);
+  std::printf("%s", summary_text(session).c_str());
   if (!options.out.empty())
     std::printf("  wrote %s/{config.json, metrics.csv, checkpoint.bin, curve.svg%s}\n", options.out.c_str(),
                 std::filesystem::exists(options.out + "/heatmap.svg") ? ", heatmap.svg" : "");
@@ -96,15 +101,19 @@ void run_train(CLI::App* command, RunOptions given) {
 }  // namespace
 
 void add_train_command(CLI::App& app) {
-  auto options = std::make_shared<RunOptions>();
-  CLI::App* command = app.add_subcommand("train", "Train a GFlowNet sampler");
-  add_run_flags(command, *options);
+  auto options = std::make_shared<TrainOptions>();
+  CLI::App* command = app.add_subcommand(
+      "train",
+      "Train a GFlowNet sampler. With no flags: HyperGrid 8x8 (standard reward, R0 = 0.001), trajectory balance, "
+      "1000 iterations of 16 trajectories.");
+  add_setting_flags(command, options->settings);
   command->add_option("--out", options->out,
-                      "Write config.json, metrics.csv, checkpoint.bin, curve.svg (and heatmap.svg) here");
+                      "Write config.json, metrics.csv, checkpoint.bin (as the run goes), curve.svg and heatmap.svg here");
   command->add_option("--resume", options->resume, "Continue a run from its checkpoint up to --iters");
+  command->add_flag("--force", options->force, "Overwrite a run already in --out");
   command->add_flag("--json", options->json, "Print one JSON summary on stdout");
   command->add_flag("--quiet", options->quiet, "No progress output");
-  command->callback([command, options] { run_train(command, *options); });
+  command->callback([command, options] { run_train(*command, *options); });
 }
 
 }  // namespace gfn::cli

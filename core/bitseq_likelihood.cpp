@@ -187,3 +187,16 @@ StateMatrix bitseq_states_from_bits(const BitSeq& env, const std::vector<std::st
 }
 
 }  // namespace gfn
+
+namespace gfn {
+
+bool has_test_set_rank_correlation(const Environment& env) { return dynamic_cast<const BitSeq*>(&env) != nullptr; }
+
+double test_set_rank_correlation(const Model<float>& model, uint64_t seed, FillOrders proposal) {
+  const auto* env = dynamic_cast<const BitSeq*>(&model.env());
+  if (env == nullptr) throw std::invalid_argument("test_set_rank_correlation: the environment has no test set");
+  const StateMatrix test_set = bitseq_states_from_bits(*env, env->reward().test_set());
+  return bitseq_rank_correlation(model, *env, test_set, kDefaultFillOrders, seed, proposal);
+}
+
+}  // namespace gfn

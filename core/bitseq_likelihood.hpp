@@ -54,3 +54,13 @@ double bitseq_rank_correlation(const Model<float>& model, const BitSeq& env, con
 StateMatrix bitseq_states_from_bits(const BitSeq& env, const std::vector<std::string>& bit_strings);
 
 }  // namespace gfn
+
+namespace gfn {
+
+// The test-set rank correlation seen from any environment (what a training session calls): whether
+// `env` has it (the non-autoregressive BitSeq), and its value for the model's own environment with
+// the default number of fill orders.
+bool has_test_set_rank_correlation(const Environment& env);
+double test_set_rank_correlation(const Model<float>& model, uint64_t seed, FillOrders proposal = FillOrders::Uniform);
+
+}  // namespace gfn

@@ -150,18 +150,17 @@ void SoftDqnLearner::save(Checkpoint& checkpoint) const {
   const int n = replay_.size(), width = replay_.state_width();
   auto& states = checkpoint.integers["dqn.replay.states"];
   auto& next_states = checkpoint.integers["dqn.replay.next_states"];
-  auto& fields = checkpoint.integers["dqn.replay.fields"];  // action, done, log R bits, priority bits
+  auto& fields = checkpoint.integers["dqn.replay.fields"];  // action, done
+  auto& values = checkpoint.doubles["dqn.replay.values"];   // log R, priority
   states.clear();
   next_states.clear();
   fields.clear();
+  values.clear();
   for (int i = 0; i < n; ++i) {
     states.insert(states.end(), replay_.state(i), replay_.state(i) + width);
     next_states.insert(next_states.end(), replay_.next_state(i), replay_.next_state(i) + width);
-    int64_t log_reward_bits, priority_bits;
-    const double log_reward = replay_.log_reward(i), priority = replay_.priority(i);
-    std::memcpy(&log_reward_bits, &log_reward, sizeof(double));
-    std::memcpy(&priority_bits, &priority, sizeof(double));
-    fields.insert(fields.end(), {replay_.action(i), replay_.done(i), log_reward_bits, priority_bits});
+    fields.insert(fields.end(), {replay_.action(i), replay_.done(i)});
+    values.insert(values.end(), {replay_.log_reward(i), replay_.priority(i)});
   }
   checkpoint.integers["dqn.replay.ring"] = {replay_.next_slot(), replay_.n_added()};
 }
@@ -174,20 +173,19 @@ void SoftDqnLearner::restore(const Checkpoint& checkpoint) {
   const auto& states = checkpoint.integer_array("dqn.replay.states");
   const auto& next_states = checkpoint.integer_array("dqn.replay.next_states");
   const auto& fields = checkpoint.integer_array("dqn.replay.fields");
+  const auto& values = checkpoint.double_array("dqn.replay.values");
   const auto& ring = checkpoint.integer_array("dqn.replay.ring");
   const int width = replay_.state_width();
-  const size_t n = fields.size() / 4;
-  if (fields.size() % 4 != 0 || states.size() != n * width || next_states.size() != n * width || ring.size() != 2 ||
+  const size_t n = fields.size() / 2;
+  if (fields.size() % 2 != 0 || values.size() != 2 * n || states.size() != n * width || next_states.size() != n * width || ring.size() != 2 ||
       n > size_t(replay_.capacity()))
     throw std::runtime_error("checkpoint replay buffer is corrupted");
   std::vector<int32_t> state(width), next_state(width);
   for (size_t i = 0; i < n; ++i) {
     std::copy(states.begin() + i * width, states.begin() + (i + 1) * width, state.begin());
     std::copy(next_states.begin() + i * width, next_states.begin() + (i + 1) * width, next_state.begin());
-    double log_reward, priority;
-    std::memcpy(&log_reward, &fields[4 * i + 2], sizeof(double));
-    std::memcpy(&priority, &fields[4 * i + 3], sizeof(double));
-    replay_.add(state.data(), int(fields[4 * i]), next_state.data(), fields[4 * i + 1] != 0, log_reward, priority);
+    replay_.add(state.data(), int(fields[2 * i]), next_state.data(), fields[2 * i + 1] != 0, values[2 * i],
+                values[2 * i + 1]);
   }
   try {
     replay_.set_ring_position(int(ring[0]), ring[1]);

@@ -191,25 +191,13 @@ namespace gfn {
 
 namespace {
 
-std::vector<int64_t> double_bits(const std::vector<double>& values) {
-  std::vector<int64_t> bits(values.size());
-  std::memcpy(bits.data(), values.data(), values.size() * sizeof(double));
-  return bits;
-}
-
-std::vector<double> bits_to_doubles(const std::vector<int64_t>& bits) {
-  std::vector<double> values(bits.size());
-  std::memcpy(values.data(), bits.data(), bits.size() * sizeof(double));
-  return values;
-}
-
 void save_adam(Checkpoint& checkpoint, const std::string& prefix, const Adam<float>& adam) {
   std::vector<double> learning_rates;
   for (const AdamGroup& group : adam.groups()) learning_rates.push_back(group.learning_rate);
   checkpoint.floats[prefix + "first_moment"] = adam.first_moment();
   checkpoint.floats[prefix + "second_moment"] = adam.second_moment();
   checkpoint.integers[prefix + "steps"] = {adam.steps()};
-  checkpoint.integers[prefix + "learning_rates"] = double_bits(learning_rates);
+  checkpoint.doubles[prefix + "learning_rates"] = learning_rates;
 }
 
 void restore_values(FlatVector<float>& target, const FlatVector<float>& source, const std::string& what) {
@@ -221,7 +209,7 @@ void restore_adam(const Checkpoint& checkpoint, const std::string& prefix, Adam<
   restore_values(adam.first_moment(), checkpoint.float_array(prefix + "first_moment"), "optimiser moments");
   restore_values(adam.second_moment(), checkpoint.float_array(prefix + "second_moment"), "optimiser moments");
   const auto& steps = checkpoint.integer_array(prefix + "steps");
-  const std::vector<double> learning_rates = bits_to_doubles(checkpoint.integer_array(prefix + "learning_rates"));
+  const std::vector<double>& learning_rates = checkpoint.double_array(prefix + "learning_rates");
   if (steps.size() != 1 || learning_rates.size() != adam.groups().size())
     throw std::runtime_error("checkpoint optimiser state does not match the configuration");
   adam.set_steps(steps[0]);
@@ -245,7 +233,7 @@ void Trainer::save(Checkpoint& checkpoint) const {
     checkpoint.integers[prefix + "states"].assign(batch.states.begin(), batch.states.end());
     checkpoint.integers[prefix + "actions"].assign(batch.actions.begin(), batch.actions.end());
     checkpoint.integers[prefix + "offsets"].assign(batch.offsets.begin(), batch.offsets.end());
-    checkpoint.integers[prefix + "log_rewards"] = double_bits(batch.log_rewards);
+    checkpoint.doubles[prefix + "log_rewards"] = batch.log_rewards;
   }
 }
 
@@ -270,7 +258,7 @@ void Trainer::restore(const Checkpoint& checkpoint) {
     batch.actions.assign(actions.begin(), actions.end());
     const auto& offsets = checkpoint.integer_array(prefix + "offsets");
     batch.offsets.assign(offsets.begin(), offsets.end());
-    batch.log_rewards = bits_to_doubles(checkpoint.integer_array(prefix + "log_rewards"));
+    batch.log_rewards = checkpoint.double_array(prefix + "log_rewards");
     if (batch.offsets.empty() || batch.states.size() != size_t(batch.n_rows()) * batch.state_width ||
         batch.actions.size() != size_t(batch.n_rows()) || batch.log_rewards.size() + 1 != batch.offsets.size())
       throw std::runtime_error("checkpoint batch history is corrupted");

@@ -65,6 +65,13 @@ class BitSeq : public Environment {
 
   std::string action_name(int action) const override;               // "slot3=00001111"
   std::string state_string(const int32_t* state) const override;    // bits, '.' for empty slots
+  // No floor (log R = -beta d would be flattened beyond some distance); epsilon 0.001 as in the papers.
+  TrainingDefaults training_defaults() const override {
+    return TrainingDefaults{-std::numeric_limits<double>::infinity(), 0.001};
+  }
+  std::vector<std::pair<std::string, double>> reward_constants() const override {
+    return {{"beta", reward_.beta()}};
+  }
 
  private:
   BitSeqReward reward_;

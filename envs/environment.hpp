@@ -12,7 +12,10 @@
 
 #include <Eigen/Core>
 #include <cstdint>
+#include <limits>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace gfn {
 
@@ -23,6 +26,13 @@ using StateMatrix = Eigen::Matrix<int32_t, Eigen::Dynamic, Eigen::Dynamic, Eigen
 enum class Encoding {
   KHot,         // HyperGrid: D one-hots of length H (W = D*H, K = D); BitSeq: one-hot per slot
   OneHotState,  // one-hot over all states (W = number of states, K = 1); also the tabular index
+};
+
+// Training settings that suit an environment's reward, used where a run leaves them unset.
+struct TrainingDefaults {
+  // log R is clipped below at this by objectives that need a finite log R everywhere (TB, SubTB).
+  double log_reward_floor = -std::numeric_limits<double>::infinity();
+  double epsilon = 0;  // share of uniformly random actions in training rollouts
 };
 
 class Environment {
@@ -84,6 +94,11 @@ class Environment {
   // Printing.
   virtual std::string action_name(int action) const = 0;
   virtual std::string state_string(const int32_t* state) const = 0;
+
+  // Defaults for training on this environment (see TrainingDefaults); none unless overridden.
+  virtual TrainingDefaults training_defaults() const { return {}; }
+  // The reward's constants by name, for reports (HyperGrid: R0, R1, R2; BitSeq: beta).
+  virtual std::vector<std::pair<std::string, double>> reward_constants() const { return {}; }
 
   // A terminating state is one a trajectory can end in: exit is valid there, or it is final.
   bool can_terminate(const int32_t* state) const;

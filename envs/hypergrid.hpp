@@ -88,6 +88,11 @@ class HyperGrid : public Environment {
 
   std::string action_name(int action) const override;
   std::string state_string(const int32_t* state) const override;  // "(2,13)"
+  // TB and SubTB clip log R at -12: R0 may be 0 (log R = -inf) and the uncovered grid is flat anyway.
+  TrainingDefaults training_defaults() const override { return TrainingDefaults{-12.0, 0.0}; }
+  std::vector<std::pair<std::string, double>> reward_constants() const override {
+    return {{"R0", reward_.r0}, {"R1", reward_.r1}, {"R2", reward_.r2}};
+  }
 
  private:
   int ndim_;

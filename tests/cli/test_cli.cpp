@@ -83,14 +83,15 @@ TEST_CASE("cli: --help lists the subcommands and --version prints the version") 
 TEST_CASE("cli: train --json reports the run and its exact metrics") {
   const Result run = gfn(kSmallRun + " --iters 60 --batch 8 --json");
   REQUIRE(run.exit_code == 0);
-  CHECK(json_value(run.out, "iters") == "60");
+  CHECK(json_value(run.out, "iteration") == "60");
   CHECK(json_value(run.out, "trajectories") == "480");
   CHECK(std::stod(json_value(run.out, "true_log_z")) == doctest::Approx(3.109061).epsilon(1e-6));  // REFERENCE 1.1
   const double l1 = std::stod(json_value(run.out, "l1_exact"));
   CHECK(l1 >= 0);
   CHECK(l1 <= 2);
-  for (const char* key : {"transitions", "wall_s", "transitions_per_s", "loss", "log_z", "jsd_exact", "l1_empirical",
-                          "modes_found", "n_modes", "threads", "seed"})
+  CHECK(json_value(run.out, "loss") == "\"tb\"");  // the objective; its value is train_loss
+  for (const char* key : {"transitions", "wall_s", "transitions_per_s", "train_loss", "log_z", "jsd_exact",
+                          "l1_empirical", "modes_found", "n_modes", "threads", "seed"})
     CHECK(json_value(run.out, key).rfind("<missing", 0) != 0);
   CHECK(run.err.empty());  // --quiet
 }
@@ -102,7 +103,7 @@ TEST_CASE("cli: a resumed run is bit-identical to an uninterrupted one") {
   REQUIRE(gfn(kSmallRun + " --iters 20 --eval-every 10 --out " + half).exit_code == 0);
   const Result continued = gfn("train --quiet --json --resume " + half + "/checkpoint.bin --iters 40 --out " + resumed);
   REQUIRE(continued.exit_code == 0);
-  for (const char* key : {"loss", "log_z", "l1_exact", "jsd_exact", "l1_empirical", "trajectories", "transitions"})
+  for (const char* key : {"train_loss", "log_z", "l1_exact", "jsd_exact", "l1_empirical", "trajectories", "transitions"})
     CHECK(json_value(continued.out, key) == json_value(uninterrupted.out, key));
   CHECK(read_file(full + "/metrics.csv").size() > 0);
   for (const char* file : {"config.json", "metrics.csv", "checkpoint.bin", "curve.svg", "heatmap.svg"})
@@ -240,8 +241,8 @@ TEST_CASE("cli: experiment hypergrid-tlm smoke run writes the runs, the summary 
   CHECK(again.out.find("done ") == std::string::npos);
   CHECK(read_file(dir + "/summary.csv") == summary);
   // Another configuration in the same directory is refused, and the finished run is kept.
-  const Result other = gfn("experiment hypergrid-tlm --rewards standard --algos tb --pb uniform --iters 30 "
-                           "--eval-every 10 --out " + dir);
+  const Result other = gfn("experiment hypergrid-tlm --rewards standard --algos tb --pb uniform --iters 20 "
+                           "--eval-every 5 --out " + dir);
   CHECK(other.exit_code != 0);
   CHECK(other.err.find("holds a run of another configuration") != std::string::npos);
   CHECK(count_lines(other.err) == 1);
@@ -254,18 +255,19 @@ TEST_CASE("cli: experiment bitseq-tlm smoke run reports modes and Spearman and d
   REQUIRE(run.exit_code == 0);
   const std::string summary = read_file(dir + "/summary.csv");
   REQUIRE(count_lines(summary) == 2);
-  // bitseq,tb,uniform,0,3,48,l1_empirical_mean,l1_exact,modes_found,n_modes,spearman,spearman_pb,wall_s
+  // environment,loss,pb,seed,n_modes,iteration,trajectories,l1_empirical_mean,l1_exact,modes_found,spearman,
+  // spearman_pb,wall_s
   std::vector<std::string> fields;
   std::stringstream row(summary.substr(summary.find('\n') + 1));
   for (std::string field; std::getline(row, field, ',');) fields.push_back(field);
   REQUIRE(fields.size() == 13);
-  CHECK(fields[4] == "3");
-  CHECK(fields[5] == "48");
-  CHECK(fields[9] == "60");
+  CHECK(fields[4] == "60");
+  CHECK(fields[5] == "3");
+  CHECK(fields[6] == "48");
   const double spearman = std::stod(fields[10]);
   CHECK(spearman >= -1);
   CHECK(spearman <= 1);
-  CHECK(fields[11] == "nan");  // uniform P_B: no second estimator
+  CHECK(fields[11] == "");  // uniform P_B: no second estimator
   CHECK(std::filesystem::exists(dir + "/bitseq.svg"));
   CHECK(std::filesystem::exists(dir + "/bitseq-spearman.svg"));
 }

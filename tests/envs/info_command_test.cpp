@@ -65,7 +65,7 @@ TEST_CASE("envs: gfn info on grid, bitseq, bitseq-ar and the impossible preset")
 TEST_CASE("envs: gfn info rejects bad input with one error line and exit code 1") {
   const CommandResult unknown = run_gfn("info --env maze");
   CHECK(unknown.exit_code == 1);
-  CHECK(contains(unknown.output, "gfn: error: unknown --env 'maze'"));
+  CHECK(contains(unknown.output, "gfn: error: --env: unknown value 'maze'"));
   const CommandResult divide = run_gfn("info --env bitseq --n 120 --k 7");
   CHECK(divide.exit_code == 1);
   CHECK(contains(divide.output, "--k 7 does not divide --n 120"));

@@ -1,4 +1,4 @@
-// A minimal JSON object writer for the command's --json output and config.json: flat objects of
+// A minimal JSON object writer (config.json, --json summaries): flat objects of
 // strings, numbers (non-finite numbers become null), booleans and nulls. Not a parser.
 #pragma once
 
@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <string>
 
-namespace gfn::cli {
+namespace gfn {
 
 class JsonObject {
  public:
@@ -47,4 +47,4 @@ class JsonObject {
   std::string body_;
 };
 
-}  // namespace gfn::cli
+}  // namespace gfn
