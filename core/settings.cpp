@@ -34,10 +34,23 @@ const SettingScope kDqn{"--loss soft-dqn, munchausen-dqn", with_dqn};
 const SettingScope kMunchausen{"--loss munchausen-dqn", with_munchausen};
 const SettingScope kNetwork{"--policy mlp", with_network};
 
-SettingCheck at_least(double low) { return SettingCheck{low}; }
-SettingCheck between(double low, double high) { return SettingCheck{low, high}; }
-SettingCheck positive() { return SettingCheck{0, INFINITY, /*low_open=*/true}; }
+SettingCheck interval(double low, double high, bool low_open = false, bool high_open = false) {
+  SettingCheck check;
+  check.low = low;
+  check.high = high;
+  check.low_open = low_open;
+  check.high_open = high_open;
+  return check;
+}
+SettingCheck at_least(double low) { return interval(low, INFINITY); }
+SettingCheck between(double low, double high) { return interval(low, high); }
+SettingCheck positive() { return interval(0, INFINITY, /*low_open=*/true); }
 SettingCheck any_finite() { return SettingCheck{}; }
+SettingCheck any_number() {  // infinities allowed
+  SettingCheck check;
+  check.finite = false;
+  return check;
+}
 SettingCheck one_of(std::vector<std::string> choices) {
   SettingCheck check;
   check.choices = std::move(choices);
@@ -135,14 +148,14 @@ const SettingsTable& run_settings_table() {
     group("Objective", {
         {"loss", &S::loss, "tb", one_of(loss_names()), "Objective", R::Identity, kEveryRun},
         {"subtb_lambda", &S::subtb_lambda, "0.9", positive(), "SubTB geometric weight", R::Identity, kSubTb},
-        {"log_reward_floor", &S::log_reward_floor, "auto", automatic(SettingCheck{-INFINITY, INFINITY, false, false, false}),
+        {"log_reward_floor", &S::log_reward_floor, "auto", automatic(any_number()),
          "log R is clipped below at this (auto: -12 for tb and subtb on HyperGrid, none otherwise; -inf: none)",
          R::Identity, kEveryRun},
         {"lambda", &S::lambda, "auto", automatic(positive()),
          "Soft DQN entropy temperature (auto: 1, or 1/(1 - alpha) for munchausen-dqn)", R::Identity, kDqn},
-        {"munchausen_alpha", &S::munchausen_alpha, "0.15", SettingCheck{0, 1, false, true}, "Munchausen bonus weight",
+        {"munchausen_alpha", &S::munchausen_alpha, "0.15", interval(0, 1, false, true), "Munchausen bonus weight",
          R::Identity, kMunchausen},
-        {"target_tau", &S::target_tau, "0.25", SettingCheck{0, 1, true, false}, "Soft DQN target network Polyak rate",
+        {"target_tau", &S::target_tau, "0.25", interval(0, 1, true, false), "Soft DQN target network Polyak rate",
          R::Identity, kDqn},
         {"replay_capacity", &S::replay_capacity, "100000", between(1, 1 << 29), "Soft DQN replay buffer capacity",
          R::Identity, kDqn},

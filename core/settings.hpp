@@ -84,6 +84,11 @@ using SettingField = std::variant<int RunSettings::*, int64_t RunSettings::*, ui
                                   double RunSettings::*, bool RunSettings::*, std::string RunSettings::*>;
 
 struct Setting {
+  Setting(std::string key, SettingField field, std::string default_text, SettingCheck check, std::string help,
+          SettingRole role, SettingScope scope)
+      : key(std::move(key)), field(field), default_text(std::move(default_text)), check(std::move(check)),
+        help(std::move(help)), role(role), scope(std::move(scope)) {}
+
   std::string key;
   SettingField field;
   std::string default_text;  // as in key=value text; "auto" for NaN

@@ -57,7 +57,8 @@ TEST_CASE("settings: a row added to the table reaches text, JSON, validation and
     if (setting.key != "sf_bias") table.push_back(setting);
   Setting knob = find_setting(run_settings_table(), "sf_bias");
   knob.key = "test_knob";
-  knob.check = SettingCheck{0, 1};
+  knob.check.low = 0;
+  knob.check.high = 1;
   table.push_back(knob);
 
   RunSettings settings;
