@@ -74,6 +74,19 @@ std::vector<std::string> backward_policy_names() {
   return names;
 }
 
+// "hypergrid 0.1, bitseq 0.001, ...": a training default of each environment (built with its
+// defaults), for the help of the automatic settings.
+std::string environment_defaults_help(double (*pick)(const TrainingDefaults&)) {
+  std::string text;
+  for (const std::string& name : environment_names()) {
+    if (name == "grid") continue;  // a HyperGrid preset
+    EnvConfig config;
+    config.env = name;
+    text += (text.empty() ? "" : ", ") + name + " " + format_setting(pick(make_environment(config)->training_defaults()));
+  }
+  return text;
+}
+
 std::string join(const std::vector<std::string>& names) {
   std::string text;
   for (size_t i = 0; i < names.size(); ++i) text += (i ? ", " : "") + names[i];
@@ -149,7 +162,8 @@ const SettingsTable& run_settings_table() {
         {"loss", &S::loss, "tb", one_of(loss_names()), "Objective", R::Identity, kEveryRun},
         {"subtb_lambda", &S::subtb_lambda, "0.9", positive(), "SubTB geometric weight", R::Identity, kSubTb},
         {"log_reward_floor", &S::log_reward_floor, "auto", automatic(any_number()),
-         "log R is clipped below at this (auto: -12 for tb and subtb on HyperGrid, none otherwise; -inf: none)",
+         "log R is clipped below at this (-inf: no floor; auto: none, but for tb and subtb the environment's: " +
+             environment_defaults_help([](const TrainingDefaults& d) { return d.log_reward_floor; }) + ")",
          R::Identity, kEveryRun},
         {"lambda", &S::lambda, "auto", automatic(positive()),
          "Soft DQN entropy temperature (auto: 1, or 1/(1 - alpha) for munchausen-dqn)", R::Identity, kDqn},
@@ -184,7 +198,8 @@ const SettingsTable& run_settings_table() {
         {"temperature", &S::temperature, "1", positive(), "Training rollouts sample P_F^(1/temperature)", R::Identity,
          kEveryRun},
         {"epsilon", &S::epsilon, "auto", automatic(between(0, 1)),
-         "Share of uniformly random actions in training rollouts (auto: the environment's, see README)", R::Identity,
+         "Share of uniformly random actions in training rollouts (auto: the environment's: " +
+             environment_defaults_help([](const TrainingDefaults& d) { return d.epsilon; }) + ")", R::Identity,
          kEveryRun},
         {"sf_bias", &S::sf_bias, "0", any_finite(), "Added to the exit logit in training rollouts", R::Identity,
          kEveryRun},
