@@ -18,6 +18,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
+#include "cli/svg.hpp"
 #include "cli/run_report.hpp"
 #include "core/files.hpp"
 #include "core/session.hpp"
@@ -137,14 +138,15 @@ void write_summary(const ExperimentOptions& experiment, const std::vector<Finish
   for (const Finished& run : runs) groups[run.env][run.algo + ", P_B " + run.pb].push_back(&run);
   for (const auto& [env, lines] : groups) {
     auto chart = [&, &env = env, &lines = lines](const std::string& file, const std::string& title,
-                                                  double (*metric)(const MetricsRow&)) {
+                                                  const std::string& key) {
+      const Metric& metric = find_metric(key);
       std::vector<Series> series;
       for (const auto& [label, members] : lines) {
         Series line{label, {}, {}};
         for (size_t i = 0; i < members.front()->history.size(); ++i) {
           double total = 0;
           for (const Finished* member : members)
-            total += metric(member->history[std::min(i, member->history.size() - 1)]);
+            total += metric.value(member->history[std::min(i, member->history.size() - 1)]);
           const MetricsRow& row = members.front()->history[i];
           line.x.push_back(bitseq ? double(row.iteration) : double(row.trajectories));
           line.y.push_back(total / members.size());
@@ -152,16 +154,14 @@ void write_summary(const ExperimentOptions& experiment, const std::vector<Finish
         series.push_back(line);
       }
       write_file_atomically(experiment.out + "/" + file,
-                            svg_line_chart(env + ": " + title, bitseq ? "iteration" : "trajectories", series,
-                                           /*log_y=*/!bitseq));
+                            svg_chart(env + ": " + title, bitseq ? "iteration" : "trajectories",
+                                      {Panel{key, series, /*log_y=*/!bitseq}}));
     };
     if (bitseq) {
-      chart(env + ".svg", "modes found (of 60)", [](const MetricsRow& row) { return double(row.modes_found); });
-      chart(env + "-spearman.svg", "test-set Spearman (uniform fill orders)",
-            [](const MetricsRow& row) { return row.spearman; });
+      chart(env + ".svg", "modes found (of 60)", "modes_found");
+      chart(env + "-spearman.svg", "test-set Spearman (uniform fill orders)", "spearman");
     } else {
-      chart(env + ".svg", "empirical L1, mean over states",
-            [](const MetricsRow& row) { return row.l1_empirical_mean; });
+      chart(env + ".svg", "empirical L1, mean over states", "l1_empirical_mean");
     }
   }
 }

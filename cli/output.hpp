@@ -1,14 +1,10 @@
-// Output helpers of the command: a progress bar and SVG plots.
-//
-// Progress draws a one-line bar on stderr when stderr is a terminal, prints a plain line every tenth
-// of the run otherwise, and nothing when quiet. The SVG writers produce standalone images: a line
-// chart with a log-scale y axis, and heat maps side by side.
+// The command's progress bar: a one-line bar on stderr when stderr is a terminal, a plain line every
+// tenth of the run otherwise, and nothing when quiet.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <string>
-#include <vector>
 
 namespace gfn::cli {
 
@@ -27,23 +23,5 @@ class Progress {
   std::chrono::steady_clock::time_point start_, last_draw_;
   int64_t last_line_ = -1;
 };
-
-struct Series {
-  std::string name;
-  std::vector<double> x, y;
-};
-
-// Lines over a shared x axis; y on a log scale when log_y (non-positive values are skipped).
-std::string svg_line_chart(const std::string& title, const std::string& x_label, const std::vector<Series>& series,
-                           bool log_y);
-
-struct Heatmap {
-  std::string title;
-  int rows = 0, cols = 0;
-  std::vector<double> values;  // rows x cols, row-major
-};
-
-// Heat maps side by side, each on its own colour scale (0 = white, its maximum = darkest).
-std::string svg_heatmaps(const std::vector<Heatmap>& maps);
 
 }  // namespace gfn::cli

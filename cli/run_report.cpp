@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "cli/output.hpp"
+#include "cli/svg.hpp"
 #include "core/files.hpp"
 #include "core/json.hpp"
 #include "core/parallel.hpp"
@@ -73,25 +73,41 @@ std::string summary_json(const Session& session) {
 
 void write_plots(const Session& session) {
   const std::string& dir = session.directory();
-  Series loss{"train loss", {}, {}}, l1{"exact L1", {}, {}}, empirical{"empirical L1", {}, {}};
-  for (const MetricsRow& row : session.history()) {
-    loss.x.push_back(double(row.iteration));
-    loss.y.push_back(row.train_loss);
-    l1.x.push_back(double(row.iteration));
-    l1.y.push_back(row.l1_exact);
-    empirical.x.push_back(double(row.iteration));
-    empirical.y.push_back(row.l1_empirical);
+  const MetricTraits traits = session.metric_traits();
+  // One line per metric key against the iteration.
+  auto series = [&session](const std::string& name, const std::string& key) {
+    const Metric& metric = find_metric(key);
+    Series line{name, {}, {}};
+    for (const MetricsRow& row : session.history()) {
+      line.x.push_back(double(row.iteration));
+      line.y.push_back(metric.value(row));
+    }
+    return line;
+  };
+  std::vector<Panel> panels = {Panel{"train_loss (mean since the previous row)", {series("train_loss", "train_loss")},
+                                     /*log_y=*/true}};
+  if (traits.enumerable)
+    panels.push_back(Panel{"L1 distance to R/Z",
+                           {series("l1_exact", "l1_exact"), series("l1_empirical", "l1_empirical")}, true});
+  else
+    panels.push_back(Panel{"modes_found (of " + std::to_string(session.env().n_modes()) + ")",
+                           {series("modes_found", "modes_found")}, false, /*from_zero=*/true});
+  if (traits.test_set) {
+    Panel spearman{"test-set Spearman", {series("spearman", "spearman")}, false};
+    if (traits.learned_backward) spearman.series.push_back(series("spearman_pb", "spearman_pb"));
+    panels.push_back(spearman);
   }
-  std::vector<Series> curves = {loss};
-  if (session.enumeration()) curves.insert(curves.end(), {l1, empirical});
-  write_file_atomically(dir + "/curve.svg", svg_line_chart(session.env().name() + ", " + session.settings().loss,
-                                                           "iteration", curves, /*log_y=*/true));
+  write_file_atomically(dir + "/curve.svg",
+                        svg_chart(session.env().name() + ", " + session.settings().loss, "iteration", panels));
   const int side = grid_side(session);
   if (side == 0) return;
-  Heatmap sampled{"sampled (10^4 trajectories)", side, side, std::vector<double>(size_t(side) * side, 0.0)};
-  for (const auto& state : session.sample_terminal_states(10000, 0)) sampled.values[session.env().state_index(state.data())] += 1;
+  constexpr int samples = 10000;
+  Heatmap sampled{"P_F: 10^4 samples", side, side, std::vector<double>(size_t(side) * side, 0.0)};
+  for (const auto& state : session.sample_terminal_states(samples, 0))
+    sampled.values[session.env().state_index(state.data())] += 1.0 / samples;
   Heatmap target{"target R/Z", side, side, session.enumeration()->true_distribution()};
-  write_file_atomically(dir + "/heatmap.svg", svg_heatmaps({sampled, target}));
+  write_file_atomically(dir + "/heatmap.svg",
+                        svg_heatmaps({sampled, target}, "coordinate 0", "coordinate 1", "probability"));
 }
 
 std::unique_ptr<Session> load_session(const std::string& checkpoint_path) {

@@ -1,6 +1,7 @@
 // The settings table and everything derived from it: defaults, checks, text, JSON, resume identity.
 #include "core/settings.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -24,6 +25,7 @@ bool with_subtb(const RunSettings& s) { return s.loss == "subtb"; }
 bool with_dqn(const RunSettings& s) { return s.loss == "soft-dqn" || s.loss == "munchausen-dqn"; }
 bool with_munchausen(const RunSettings& s) { return s.loss == "munchausen-dqn"; }
 bool with_network(const RunSettings& s) { return s.policy == "mlp"; }
+bool with_schedule(const RunSettings& s) { return s.lr_schedule != "constant"; }
 
 const SettingScope kEveryRun{"", nullptr};
 const SettingScope kHyperGrid{"hypergrid", on_hypergrid};
@@ -33,6 +35,7 @@ const SettingScope kSubTb{"--loss subtb", with_subtb};
 const SettingScope kDqn{"--loss soft-dqn, munchausen-dqn", with_dqn};
 const SettingScope kMunchausen{"--loss munchausen-dqn", with_munchausen};
 const SettingScope kNetwork{"--policy mlp", with_network};
+const SettingScope kSchedule{"--lr-schedule exponential, cosine", with_schedule};
 
 SettingCheck interval(double low, double high, bool low_open = false, bool high_open = false) {
   SettingCheck check;
@@ -195,6 +198,13 @@ const SettingsTable& run_settings_table() {
          kEveryRun},
         {"max_grad_norm", &S::max_grad_norm, "0", at_least(0),
          "Clip the networks' gradient to this Euclidean norm before Adam (0: no clipping)", R::Identity, kEveryRun},
+        {"lr_schedule", &S::lr_schedule, "constant", one_of({"constant", "exponential", "cosine"}),
+         "Learning-rate schedule of both rates: from the rate given to --lr-end times it over --lr-period iterations",
+         R::Identity, kEveryRun},
+        {"lr_end", &S::lr_end, "0.01", interval(0, 1, true, false),
+         "Final learning rates as a fraction of the initial ones", R::Identity, kSchedule},
+        {"lr_period", &S::lr_period, "0", at_least(0), "Iterations of the schedule (0: --iters)", R::Identity,
+         kSchedule},
         {"temperature", &S::temperature, "1", positive(), "Training rollouts sample P_F^(1/temperature)", R::Identity,
          kEveryRun},
         {"epsilon", &S::epsilon, "auto", automatic(between(0, 1)),
@@ -452,6 +462,7 @@ TrainConfig RunSettings::train_config() const {
   config.log_z_learning_rate = lr_logz;
   config.weight_decay = weight_decay;
   config.max_gradient_norm = max_grad_norm;
+  config.schedule = LearningRateSchedule{schedule_kind_from_name(lr_schedule), lr_end, std::max<int64_t>(lr_period, 1)};
   config.sampling = SamplingOptions{temperature, epsilon, sf_bias};
   config.seed = seed;
   return config;
@@ -471,6 +482,7 @@ void resolve_defaults(RunSettings& settings, const Environment& env) {
   if (std::isnan(settings.log_reward_floor)) settings.log_reward_floor = default_log_reward_floor(env, loss);
   if (std::isnan(settings.lambda)) settings.lambda = default_dqn_lambda(loss, settings.munchausen_alpha);
   if (std::isnan(settings.epsilon)) settings.epsilon = env.training_defaults().epsilon;
+  if (settings.lr_period == 0) settings.lr_period = settings.iters;
 }
 
 }  // namespace gfn

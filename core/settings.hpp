@@ -46,6 +46,9 @@ struct RunSettings {
   int batch;
   int64_t iters;
   double lr, lr_logz, weight_decay, max_grad_norm;
+  std::string lr_schedule;
+  double lr_end;
+  int64_t lr_period;
   double temperature, epsilon, sf_bias;
   uint64_t seed;
   // Evaluation.
@@ -137,6 +140,7 @@ RunSettings resume_settings(const RunSettings& saved, const RunSettings& request
 //   log_reward_floor  the environment's floor for TB and SubTB (HyperGrid: -12), else none (-inf)
 //   epsilon           the environment's exploration share (see Environment::training_defaults)
 //   lambda            1 / (1 - munchausen_alpha) for munchausen-dqn, else 1
+//   lr_period         0 means iters
 void resolve_defaults(RunSettings& settings, const Environment& env);
 double default_log_reward_floor(const Environment& env, LossKind loss);
 double default_dqn_lambda(LossKind loss, double munchausen_alpha);

@@ -93,6 +93,9 @@ double Trainer::train_backward_policy() {
 
 IterationResult Trainer::step() {
   IterationResult result;
+  const double rate_factor = learning_rate_factor(config_.schedule, iteration_);
+  adam_.mutable_groups()[0].learning_rate = config_.learning_rate * rate_factor;
+  adam_.mutable_groups()[1].learning_rate = config_.log_z_learning_rate * rate_factor;
   auto start = Clock::now();
   const int batch_size = config_.batch;
   try {

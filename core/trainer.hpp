@@ -21,6 +21,7 @@
 
 #include "core/adam.hpp"
 #include "core/checkpoint.hpp"
+#include "core/learning_rate_schedule.hpp"
 #include "core/objectives.hpp"
 #include "core/sampler.hpp"
 #include "core/soft_dqn.hpp"
@@ -34,6 +35,7 @@ struct TrainConfig {
   double log_z_learning_rate = 0.1;     // log Z (group 1)
   double weight_decay = 0;              // decoupled, networks only
   double max_gradient_norm = 0;         // 0: no clipping
+  LearningRateSchedule schedule;        // multiplies both learning rates by its factor at each iteration
   SamplingOptions sampling;
   SoftDqnConfig dqn;                    // --loss soft-dqn / munchausen-dqn
   uint64_t seed = 0;

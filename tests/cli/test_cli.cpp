@@ -108,6 +108,13 @@ TEST_CASE("cli: a resumed run is bit-identical to an uninterrupted one") {
   CHECK(read_file(full + "/metrics.csv").size() > 0);
   for (const char* file : {"config.json", "metrics.csv", "checkpoint.bin", "curve.svg", "heatmap.svg"})
     CHECK(std::filesystem::exists(resumed + "/" + file));
+  // The plots name their axes, mark the origin and share one colour scale.
+  const std::string curve = read_file(resumed + "/curve.svg"), heatmap = read_file(resumed + "/heatmap.svg");
+  for (const char* text : {">train_loss (mean since the previous row) (log scale)<", ">L1 distance to R/Z (log scale)<",
+                           ">iteration<", ">l1_exact<"})
+    CHECK(curve.find(text) != std::string::npos);
+  for (const char* text : {"coordinate 0 &#8594;", "coordinate 1 &#8594;", ">s0<", ">probability<"})
+    CHECK(heatmap.find(text) != std::string::npos);
   // metrics.csv: a header and one row per evaluation (iterations 10, 20, 30, 40).
   CHECK(count_lines(read_file(resumed + "/metrics.csv")) == 5);
 }
