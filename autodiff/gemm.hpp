@@ -6,7 +6,7 @@
 // into buffers that it heap-allocates once they exceed 128 KB (any 256 x 256 float product) and frees
 // after every call, which on glibc can mean mmap/munmap and page faults per product. Here they come
 // from a caller-owned workspace that grows once and is then reused, its two halves staggered
-// (REFERENCE 8). Relies on Eigen 3.4 internals (level3_blocking, general_matrix_matrix_product).
+// (docs/performance.md). Relies on Eigen 3.4 internals (level3_blocking, general_matrix_matrix_product).
 // Thread contract: one workspace per thread (each tape owns one).
 #pragma once
 

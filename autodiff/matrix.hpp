@@ -25,7 +25,7 @@ template <typename Scalar>
 using FlatVector = std::vector<Scalar, Eigen::aligned_allocator<Scalar>>;
 
 // Arena layout rule: every buffer starts on a 64-byte boundary and one extra cache line after the
-// previous one, so buffers of equal power-of-two sizes do not alias in the cache (REFERENCE 8:
+// previous one, so buffers of equal power-of-two sizes do not alias in the cache (docs/performance.md:
 // aliasing costs up to 4x in GEMM).
 template <typename Scalar>
 inline int64_t staggered_offset(int64_t end_of_previous) {

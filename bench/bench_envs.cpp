@@ -20,7 +20,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr int kRepeats = 5;
-constexpr double kTorchgfnSecondsPerStep = 115e-6;  // REFERENCE.md 7: per state-step overhead
+constexpr double kTorchgfnSecondsPerStep = 115e-6;  // docs/performance.md: per state-step overhead
 constexpr double kRewardTargetPerSecond = 5e6;
 
 double median(std::vector<double> values) {

@@ -1,4 +1,4 @@
-// `gfn demo`: the original 16x16 Grid demo (REFERENCE 1.2): trajectory balance with an MLP of one
+// `gfn demo`: the original 16x16 Grid demo (docs/environments.md): trajectory balance with an MLP of one
 // hidden layer of 32, Adam lr 5e-3, 256 trajectories per step, 1000 steps. Prints an ASCII heat map
 // of 10^4 samples beside the reward map, the exact L1 and log Z against the truth, and writes the
 // run's files (curve.svg, heatmap.svg, ...) to --out.

@@ -1,7 +1,7 @@
-// The BitSeq rank-correlation metric (REFERENCE 5): estimates log P_T(x) of full bit strings x under a
+// The BitSeq rank-correlation metric (docs/metrics.md): estimates log P_T(x) of full bit strings x under a
 // model's P_F by importance sampling over fill orders, then Spearman's rho against log R(x).
 // For string i and order k, a fill order tau (a permutation of the L slots) is drawn from a proposal
-// P_B(. | x) with Rng::stream(seed, i, k): the uniform P_B (REFERENCE 5's metric, for every model), or
+// P_B(. | x) with Rng::stream(seed, i, k): the uniform P_B (the metric of docs/metrics.md, for every model), or
 // the model's own P_B (a learned, TLM or pessimistic head: backward sampling). Its log weight is
 // sum log P_F - sum log P_B along tau (states built by filling x's words in that order), and
 // log P_T(x) ~= logsumexp_k(weight) - log K: unbiased in P_T for either proposal, exact for any K when

@@ -1,4 +1,4 @@
-// Evaluation of a trained sampler (REFERENCE 5).
+// Evaluation of a trained sampler (docs/metrics.md).
 //
 // Exact: the terminating distribution P_T of the current P_F by dynamic programming over an
 // enumerated DAG (u(s0) = 1, u(s') += u(s) P_F(s'|s) in topological order, P_T(x) = u(x) P_F(exit|x),

@@ -1,4 +1,4 @@
-// The GFlowNet objectives (REFERENCE 3), built on the tape for one block of a TrajectoryBatch.
+// The GFlowNet objectives (docs/objectives.md), built on the tape for one block of a TrajectoryBatch.
 //
 //   TB      (log Z + sum log P_F - sum log P_B - log R)^2, mean over trajectories
 //   DB      (log F(s) + log P_F(s'|s) - log P_B(s|s') - log F(s'))^2, F(terminal) = R, mean over transitions

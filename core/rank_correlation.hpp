@@ -1,5 +1,5 @@
 // Spearman rank correlation: the Pearson correlation of the ranks of two equal-length vectors, ties
-// given their average rank (scipy.stats.spearmanr's default). Used by the BitSeq metric (REFERENCE 5).
+// given their average rank (scipy.stats.spearmanr's default). Used by the BitSeq metric (docs/metrics.md).
 // Not a significance test (no p-value) and not Kendall's tau. Shapes: two vectors of N doubles.
 //
 //   double rho = spearman_correlation(log_likelihoods, log_rewards);   // in [-1, 1]

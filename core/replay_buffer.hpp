@@ -1,4 +1,4 @@
-// ReplayBuffer: prioritized replay of single transitions for soft DQN / Munchausen DQN (REFERENCE 3,
+// ReplayBuffer: prioritized replay of single transitions for soft DQN / Munchausen DQN (docs/objectives.md,
 // Tiapkin et al. 2024). A ring of `capacity` slots (full: a new item overwrites the oldest) and a sum
 // tree over the slots' weights, weight = priority^alpha, so add, update and a proportional draw cost
 // O(log capacity). Not a trajectory store, not the DQN loss, no importance-sampling correction (the

@@ -1,5 +1,5 @@
 // Soft DQN and Munchausen DQN for GFlowNets (Tiapkin et al. 2024, "Generative Flow Networks as
-// Entropy-Regularized RL"; REFERENCE 3).
+// Entropy-Regularized RL"; docs/objectives.md).
 //
 // A move s -> s' earns reward log P_B(s | s'), an exit earns log R(x) (a move into a final state
 // earns both, and ends the episode); no discount. The Q network is the P_F network: its logits are

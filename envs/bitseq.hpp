@@ -1,4 +1,4 @@
-// BitSeq, non-autoregressive (REFERENCE.md 1.3): n bits in L = n/k slots of k-bit words; a slot is a
+// BitSeq, non-autoregressive (docs/environments.md): n bits in L = n/k slots of k-bit words; a slot is a
 // word in [0, 2^k) or EMPTY = 2^k. Forward action slot*2^k + word fills an EMPTY slot (A = L*2^k, no
 // exit: a trajectory is exactly L moves and ends at a full sequence); backward action i erases filled
 // slot i (A_b = L). Reward and modes: BitSeqReward. Not autoregressive: see bitseq_autoregressive.hpp.

@@ -1,4 +1,4 @@
-// BitSeq, autoregressive (REFERENCE.md 1.4, torchgfn's BitSequence): the same n-bit sequences of
+// BitSeq, autoregressive (docs/environments.md; torchgfn's BitSequence): the same n-bit sequences of
 // L = n/k words, but words are appended left to right: forward action w in [0, 2^k) writes w into the
 // first EMPTY slot (A = 2^k, no exit, L moves per trajectory); the one backward action removes the
 // last word (A_b = 1). The DAG is a tree, so P_B = 1. Reward and modes: BitSeqReward, as in BitSeq.

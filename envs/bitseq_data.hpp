@@ -1,4 +1,4 @@
-// The BitSeq data of REFERENCE.md 1.3, compiled into the library (written at build time by
+// The BitSeq data (docs/environments.md), compiled into the library (written at build time by
 // envs/data/embed.cmake from envs/data/*.txt): nothing is read from disk at run time.
 // Each entry is one line of the file: a string of 120 '0'/'1' characters, NUL-terminated.
 // Not a parser: BitSeqReward turns these lines into packed modes and the test set.

@@ -1,4 +1,4 @@
-// The BitSeq reward (REFERENCE.md 1.3): mode bit strings, log R(x) = -beta * min_m Hamming(x, m) in
+// The BitSeq reward (docs/environments.md): mode bit strings, log R(x) = -beta * min_m Hamming(x, m) in
 // bits, and "x finds mode m" when Hamming(x, m) <= threshold. Shared by both BitSeq environments; not
 // an environment. Input: L = n/k words of k bits (most significant first); distances pack them into
 // 64-bit chunks and popcount 8 modes at a time (vectorised by the compiler), without allocating.

@@ -1,6 +1,6 @@
 // Exhaustive enumeration of a small environment: every state, a topological order, the rewards, the
 // partition function Z, the true distribution p(x) = R(x)/Z and the path-count max-entropy P_B.
-// Not a sampler or a policy evaluator (those walk `topological_order()` themselves, REFERENCE.md 5).
+// Not a sampler or a policy evaluator (those walk `topological_order()` themselves, docs/metrics.md).
 // Shapes: N = n_states; states() is N x S, row i is the state of index i; per-state vectors are [N].
 // Refuses (std::runtime_error, before allocating) spaces above `limit` states or not countable.
 // Thread contract: read-only after construction; refers to the environment, which must outlive it.

@@ -1,4 +1,4 @@
-// HyperGrid (REFERENCE.md 1.1, 1.2): states are D coordinates in {0..H-1}, D+1 forward actions
+// HyperGrid (docs/environments.md): states are D coordinates in {0..H-1}, D+1 forward actions
 // (action d < D adds 1 to x_d; action D is exit, valid everywhere, also at s0) and D backward ones.
 // Reward R = R0 + R1 [all coordinates outer] + R2 [all coordinates in the band], with the indicators
 // computed in integers. Grid (the 16x16 demo) is a preset of this class, not a second implementation.

@@ -1,4 +1,4 @@
-// Evaluation (REFERENCE 5) against hand values: compare_distributions (L1, JSD, KL; 1e-12),
+// Evaluation (docs/metrics.md) against hand values: compare_distributions (L1, JSD, KL; 1e-12),
 // terminating_distribution of small tabular policies (HyperGrid with exits, BitSeq with final states;
 // float model, 1e-7), its thread invariance on 4096 states, the TerminalWindow's sliding counts and
 // the ModeTracker's distinct modes. Not the training loop (test_training.cpp).

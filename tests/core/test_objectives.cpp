@@ -1,4 +1,4 @@
-// The six objectives (REFERENCE 3) checked three ways, in double:
+// The six objectives (docs/objectives.md) checked three ways, in double:
 //   1. hand values: a 4-trajectory batch on HyperGrid(D=2, H=3), a tabular model with known random
 //      tables; every loss is recomputed here from the definitions, from the tables, step by step;
 //      block losses and gradients add up over any split into blocks. Tolerance: relative 1e-12.
@@ -103,7 +103,7 @@ class TabularReference {
     for (uint8_t m : mask) n_parents += m;
     switch (model_.config().backward) {
       case BackwardPolicy::Uniform: return -std::log(double(n_parents));
-      case BackwardPolicy::MaxEnt: {  // HyperGrid (REFERENCE 4): P_B(x - e_d | x) = x_d / |x|_1
+      case BackwardPolicy::MaxEnt: {  // HyperGrid (docs/backward_policies.md): P_B(x - e_d | x) = x_d / |x|_1
         double total = 0;
         for (int32_t x : child) total += x;
         return std::log(child[b] / total);
@@ -126,7 +126,7 @@ class TabularReference {
     return forward - log_pb(path.states[t + 1], env_.backward_action_of(path.states[t].data(), action));
   }
 
-  // ---- The objectives, from the definitions of REFERENCE 3. ----
+  // ---- The objectives, from the definitions of docs/objectives.md. ----
   double trajectory_balance(const std::vector<Path>& paths) const {
     double loss = 0;
     for (const Path& path : paths) {

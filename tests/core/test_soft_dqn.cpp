@@ -1,5 +1,5 @@
 // Tests of soft DQN and Munchausen DQN: TD targets and Huber losses of a hand-built batch against
-// numbers computed here from the definitions (REFERENCE 3), and convergence on HyperGrid 8x8.
+// numbers computed here from the definitions (docs/objectives.md), and convergence on HyperGrid 8x8.
 #include <doctest/doctest.h>
 
 #include <cmath>

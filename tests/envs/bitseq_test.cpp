@@ -1,4 +1,4 @@
-// BitSeq and its reward: the embedded data (first mode, test set layout, REFERENCE 1.3 facts),
+// BitSeq and its reward: the embedded data (first mode, test set layout, facts of docs/environments.md),
 // popcount distances against a naive bit-by-bit count (also for n not a multiple of 64 and word
 // sizes that leave unused bits in a chunk), bit string <-> state, default and explicit modes, and
 // exact enumeration of the small n = 8, k = 2 spaces. Tolerances: log Z absolute 1e-12.
@@ -41,7 +41,7 @@ std::string random_bits(int n_bits, Rng& rng) {
   return bits;
 }
 
-TEST_CASE("envs: bitseq embedded modes and test set (REFERENCE 1.3)") {
+TEST_CASE("envs: bitseq embedded modes and test set (docs/environments.md)") {
   const BitSeq env;
   const BitSeqReward& reward = env.reward();
   REQUIRE(reward.n_modes() == 60);

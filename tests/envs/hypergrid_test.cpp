@@ -1,4 +1,4 @@
-// HyperGrid and Grid: the golden table of REFERENCE.md 1.1 through Enumeration, the Grid demo's
+// HyperGrid and Grid: the table of docs/environments.md through Enumeration, the Grid demo's
 // modes and action names, integer-exact indicators, indices, encodings, and the max-entropy P_B
 // closed form against path counts. Tolerances: Z relative 1e-9, log Z absolute 1e-6 (the table
 // is rounded to 6 decimals), P_B absolute 1e-12.
@@ -61,7 +61,7 @@ TEST_CASE("envs: hypergrid golden table (Z rel 1e-9, log Z abs 1e-6, max-reward 
   }
 }
 
-TEST_CASE("envs: hypergrid presets by name match REFERENCE 1.1 and the golden rows") {
+TEST_CASE("envs: hypergrid presets by name match docs/environments.md and the golden rows") {
   CHECK(HyperGrid(4, 20, "standard").name() == "hypergrid(D=4,H=20,standard)");
   const HyperGridReward hard = hypergrid_reward_preset("hard");
   CHECK(hard.r0 == 1e-4);

@@ -1,7 +1,7 @@
 // Helpers shared by the training-core tests (tests/core/test_{objectives,sampler,training,evaluation}):
 // hand-built TrajectoryBatches, named access to a model's parameters, float copies of double models,
 // a scoped OpenMP thread count, a trajectory validity check and the exact L1 of a model.
-// Not a reference implementation of any objective (each test file writes its own from REFERENCE 3).
+// Not a reference implementation of any objective (each test file writes its own from docs/objectives.md).
 // Shapes: a path is a list of forward actions from s0 (ending with exit, or at a final state);
 // a batch built from P paths has P trajectories and sum(len + 1) rows of S int32.
 #pragma once
@@ -155,7 +155,7 @@ inline std::string batch_violation(const Environment& env, const TrajectoryBatch
   return "";
 }
 
-// Exact L1 between the model's terminating distribution and R/Z (REFERENCE 5).
+// Exact L1 between the model's terminating distribution and R/Z (docs/metrics.md).
 inline ExactMetrics exact_metrics(const Model<float>& model, const Enumeration& all) {
   return compare_distributions(terminating_distribution(model, all), all.true_distribution());
 }
