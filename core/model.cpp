@@ -30,8 +30,8 @@ template <typename Scalar>
 Model<Scalar>::Model(const Environment& env, const ModelConfig& config, uint64_t seed)
     : env_(env), config_(config) {
   encoding_ = config.tabular ? Encoding::OneHotState : env.default_encoding();
-  if (config.tabular && env.n_states() < 0)
-    throw std::invalid_argument("a tabular policy needs an enumerable environment");
+  if (config.tabular) require_capability(env, Capability::Enumeration, "a tabular policy");
+  if (config.backward == BackwardPolicy::MaxEnt) require_capability(env, Capability::MaxEntBackward, "--pb maxent");
   const int input_width = env.encoding_width(encoding_);
   MlpShape shape;
   shape.input_width = input_width;

@@ -54,6 +54,9 @@ class BitSeq : public Environment {
 
   // Uniform over the t filled slots: log(1/t) (all t! fill orders reach a state).
   void maxent_backward_logprobs(const int32_t* state, double* logp) const override;
+  bool provides(Capability capability) const override {
+    return capability == Capability::MaxEntBackward || Environment::provides(capability);
+  }
 
   int64_t n_modes() const override { return reward_.n_modes(); }
   int64_t mode_of(const int32_t* state) const override { return reward_.mode_of(state); }  // final x

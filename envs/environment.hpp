@@ -6,6 +6,9 @@
 // of which may be the exit action; backward actions are 0..A_b-1. A trajectory ends when it takes
 // the exit action or reaches a state with no valid forward action.
 //
+// Writing one: implement the required part below; docs/writing_an_environment.md walks through an
+// example, and check_environment() (envs/check_environment.hpp) tests an implementation.
+//
 // Thread contract: an Environment is read-only after construction; every method is const and safe to
 // call from many threads at once. Methods write only into caller-provided buffers (no allocation).
 #pragma once
@@ -35,20 +38,31 @@ struct TrainingDefaults {
   double epsilon = 0;  // share of uniformly random actions in training rollouts
 };
 
+// Optional capabilities: what an environment may provide beyond the required core, and what needs it.
+enum class Capability {
+  Enumeration,     // n_states / state_index / state_from_index: exact metrics, tabular policies
+  MaxEntBackward,  // maxent_backward_logprobs: --pb maxent
+  Modes,           // n_modes / mode_of: "modes found"
+};
+const char* capability_name(Capability capability);
+
+// An environment in three parts. REQUIRED: everything rollout and the trajectory objectives (TB, DB,
+// SubTB, ZVar, DQN) need. OPTIONAL WITH DEFAULTS: derived from the required part, overridden only
+// for speed or nicer printing. OPTIONAL CAPABILITIES: features that need one check provides() when
+// they are configured and refuse with a one-line error (require_capability) instead of failing mid-run.
 class Environment {
  public:
   virtual ~Environment() = default;
 
+  // ---- Required ----
   virtual std::string name() const = 0;            // e.g. "hypergrid(D=4,H=20,standard)"
   virtual int state_width() const = 0;             // S
   virtual int n_actions() const = 0;               // A, forward actions including exit
   virtual int n_backward_actions() const = 0;      // A_b
   virtual int exit_action() const = 0;             // index of exit, or -1 if there is none
   virtual int max_trajectory_length() const = 0;   // bound on transitions (moves + exit) of a trajectory
-  virtual int max_parents() const = 0;             // bound on the number of parents of a state
 
   virtual void initial_state(int32_t* state) const = 0;
-  virtual bool is_initial(const int32_t* state) const = 0;
   // True when no forward move is left (BitSeq: all slots filled). Such a state is terminal.
   virtual bool is_final(const int32_t* state) const = 0;
   // mask[0..A): 1 where the forward action is valid.
@@ -66,42 +80,53 @@ class Environment {
   // log R(x) of a terminating state (-inf when R = 0).
   virtual double log_reward(const int32_t* state) const = 0;
 
-  // Parents of `state`: writes P <= max_parents() parent states (P x S, row-major) and the forward
-  // action that leads from each parent to `state`; returns P.
-  virtual int parents(const int32_t* state, int32_t* parent_states, int* actions) const = 0;
-
-  // Encodings (see Encoding). encode_active writes the K active positions, in increasing order.
+  // Encodings (see Encoding). encode_active writes the K active positions, in increasing order;
+  // encoding_width returns -1 for an encoding the environment does not offer.
   virtual Encoding default_encoding() const = 0;
   virtual int encoding_width(Encoding encoding) const = 0;   // W
   virtual int encoding_active(Encoding encoding) const = 0;  // K
   virtual void encode_active(const int32_t* state, Encoding encoding, int32_t* active) const = 0;
 
-  // Max-entropy backward policy in closed form: writes log P_B over the A_b backward actions
-  // (-inf where invalid). Requires a non-initial state.
-  virtual void maxent_backward_logprobs(const int32_t* state, double* logp) const = 0;
-
-  // Modes: n_modes() targets; mode_of(x) is the id in [0, n_modes) of a mode x counts as finding,
-  // or -1. (HyperGrid: the max-reward states; BitSeq: a mode within Hamming distance 30.)
-  virtual int64_t n_modes() const = 0;
-  virtual int64_t mode_of(const int32_t* state) const = 0;
-
-  // Enumeration. n_states() is the number of states, or -1 when it does not fit in int64.
-  // state_index / state_from_index are a bijection with [0, n_states) (valid when n_states() >= 0).
-  virtual int64_t n_states() const = 0;
-  virtual int64_t state_index(const int32_t* state) const = 0;
-  virtual void state_from_index(int64_t index, int32_t* state) const = 0;
-
-  // Printing.
-  virtual std::string action_name(int action) const = 0;
-  virtual std::string state_string(const int32_t* state) const = 0;
-
+  // ---- Optional, with defaults derived from the required part ----
+  virtual int max_parents() const { return n_backward_actions(); }  // bound on the parents of a state
+  // Default: equal to initial_state().
+  virtual bool is_initial(const int32_t* state) const;
+  // Parents of `state` (flow matching needs them): writes P <= max_parents() parent states (P x S,
+  // row-major) and the forward action that leads from each parent to `state`; returns P.
+  // Default: one parent per valid backward action, by backward_step and forward_action_of.
+  virtual int parents(const int32_t* state, int32_t* parent_states, int* actions) const;
+  virtual std::string action_name(int action) const;            // default "exit" or "action <a>"
+  virtual std::string state_string(const int32_t* state) const;  // default "(v0,v1,...)"
   // Defaults for training on this environment (see TrainingDefaults); none unless overridden.
   virtual TrainingDefaults training_defaults() const { return {}; }
   // The reward's constants by name, for reports (HyperGrid: R0, R1, R2; BitSeq: beta).
   virtual std::vector<std::pair<std::string, double>> reward_constants() const { return {}; }
 
+  // ---- Optional capabilities ----
+  // Default: Enumeration when n_states() >= 0, Modes when n_modes() > 0, never MaxEntBackward.
+  virtual bool provides(Capability capability) const;
+
+  // Enumeration. n_states() is the number of states, or -1 when it is not enumerable (or does not fit
+  // in int64). state_index / state_from_index are a bijection with [0, n_states).
+  virtual int64_t n_states() const { return -1; }
+  virtual int64_t state_index(const int32_t* state) const;         // default: refuses
+  virtual void state_from_index(int64_t index, int32_t* state) const;  // default: refuses
+
+  // Max-entropy backward policy in closed form: writes log P_B over the A_b backward actions
+  // (-inf where invalid). Requires a non-initial state. Default: refuses.
+  virtual void maxent_backward_logprobs(const int32_t* state, double* logp) const;
+
+  // Modes: n_modes() targets; mode_of(x) is the id in [0, n_modes) of a mode x counts as finding,
+  // or -1. (HyperGrid: the max-reward states; BitSeq: a mode within Hamming distance 30.)
+  virtual int64_t n_modes() const { return 0; }
+  virtual int64_t mode_of(const int32_t* /*state*/) const { return -1; }
+
   // A terminating state is one a trajectory can end in: exit is valid there, or it is final.
   bool can_terminate(const int32_t* state) const;
 };
+
+// Throws std::invalid_argument, one line naming the environment, the capability and `feature` (the
+// thing that needs it, e.g. "--pb maxent"), unless env.provides(capability).
+void require_capability(const Environment& env, Capability capability, const std::string& feature);
 
 }  // namespace gfn

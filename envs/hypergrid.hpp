@@ -72,6 +72,9 @@ class HyperGrid : public Environment {
 
   // P_B(x - e_d | x) = x_d / |x|_1.
   void maxent_backward_logprobs(const int32_t* state, double* logp) const override;
+  bool provides(Capability capability) const override {
+    return capability == Capability::MaxEntBackward || Environment::provides(capability);
+  }
 
   // Modes are the states with R = R0 + R1 + R2. mode_of gives a dense id in [0, n_modes): the
   // mixed-radix number of the coordinates' ranks among the mode coordinates. n_modes is the exact
