@@ -59,7 +59,7 @@ InfoReport make_report(const EnvConfig& config) {
   report.name = environment->name();
   report.description = describe(config.env);
   const Encoding encoding = environment->default_encoding();
-  report.encoding = encoding == Encoding::KHot ? "k-hot" : "one-hot-state";
+  report.encoding = encoding_name(encoding);
   report.state_width = environment->state_width();
   report.encoding_width = environment->encoding_width(encoding);
   report.n_actions = environment->n_actions();

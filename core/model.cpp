@@ -82,6 +82,13 @@ Model<Scalar>::Model(const Environment& env, const ModelConfig& config, uint64_t
 template <typename Scalar>
 void Model<Scalar>::encode(const int32_t* states, int n_states, ModelScratch& scratch) const {
   const int state_width = env_.state_width();
+  if (encoding_ == Encoding::Dense) {
+    const int width = env_.encoding_width(encoding_);
+    scratch.features.resize(size_t(n_states) * width);
+    for (int r = 0; r < n_states; ++r)
+      env_.encode_dense(states + int64_t(r) * state_width, scratch.features.data() + int64_t(r) * width);
+    return;
+  }
   const int active_per_row = env_.encoding_active(encoding_);
   scratch.active.resize(size_t(n_states) * active_per_row);
   for (int r = 0; r < n_states; ++r)
@@ -89,13 +96,30 @@ void Model<Scalar>::encode(const int32_t* states, int n_states, ModelScratch& sc
                        scratch.active.data() + int64_t(r) * active_per_row);
 }
 
+// Sparse encodings: the first layer is an embedding sum over the K active positions. Dense: the
+// features become an N x W constant and the first layer is a GEMM.
+template <typename Scalar>
+void Model<Scalar>::run_network(const Mlp<Scalar>& network, Tape<Scalar>& tape, const ParameterStore<Scalar>& store,
+                                FlatVector<Scalar>* gradient, int n_states, const ModelScratch& scratch,
+                                NodeId* heads) const {
+  if (encoding_ != Encoding::Dense) {
+    network.forward_sparse(tape, store, gradient, scratch.active.data(), n_states, env_.encoding_active(encoding_),
+                           heads);
+    return;
+  }
+  const int width = env_.encoding_width(encoding_);
+  const NodeId input = tape.constant(n_states, width, Scalar(0));
+  Scalar* x = tape.mutable_value(input).data();
+  for (int64_t i = 0; i < int64_t(n_states) * width; ++i) x[i] = Scalar(scratch.features[i]);
+  network.forward(tape, store, gradient, input, heads);
+}
+
 template <typename Scalar>
 NodeId Model<Scalar>::backward_network_logprobs(Tape<Scalar>& tape, const ParameterStore<Scalar>& store,
                                                 FlatVector<Scalar>* gradient, const int32_t* states, int n_states,
                                                 ModelScratch& scratch) const {
   NodeId logits;
-  backward_network_.forward_sparse(tape, store, gradient, scratch.active.data(), n_states,
-                                   env_.encoding_active(encoding_), &logits);
+  run_network(backward_network_, tape, store, gradient, n_states, scratch, &logits);
   NodeId mask;
   add_mask_node(tape, states, n_states, /*backward=*/true, scratch, &mask);
   return tape.masked_log_softmax(logits, mask);
@@ -131,14 +155,13 @@ template <typename Scalar>
 ModelOutputs Model<Scalar>::evaluate(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const int32_t* states,
                                      int n_states, ModelScratch& scratch, bool with_backward) const {
   const int state_width = env_.state_width();
-  const int active_per_row = env_.encoding_active(encoding_);
   encode(states, n_states, scratch);
 
   NodeId heads[3][3];
   for (size_t i = 0; i < networks_.size(); ++i) {
     if (!with_backward && int(i) == network_of_.backward && !config_.tied) continue;
     if (!with_backward && int(i) == network_of_.flow && !config_.tied) continue;
-    networks_[i].forward_sparse(tape, store_, gradient, scratch.active.data(), n_states, active_per_row, heads[i]);
+    run_network(networks_[i], tape, store_, gradient, n_states, scratch, heads[i]);
   }
 
   ModelOutputs outputs;

@@ -52,7 +52,8 @@ struct ModelOutputs {
 
 // Reusable buffers of one evaluating thread (no allocation after warm-up).
 struct ModelScratch {
-  std::vector<int> active;                 // N*K encoding positions
+  std::vector<int> active;                 // N*K encoding positions (sparse encodings)
+  std::vector<double> features;            // N*W features (Encoding::Dense)
   std::vector<uint8_t> mask;               // one state's mask
   std::vector<double> backward_logprobs;   // one state's fixed P_B
 };
@@ -102,6 +103,9 @@ class Model {
   Encoding encoding_;
   ParameterStore<Scalar> store_;
   void encode(const int32_t* states, int n_states, ModelScratch& scratch) const;
+  // Runs `network` on the states encode() wrote into scratch: writes one node per head.
+  void run_network(const Mlp<Scalar>& network, Tape<Scalar>& tape, const ParameterStore<Scalar>& store,
+                   FlatVector<Scalar>* gradient, int n_states, const ModelScratch& scratch, NodeId* heads) const;
   NodeId backward_network_logprobs(Tape<Scalar>& tape, const ParameterStore<Scalar>& store,
                                    FlatVector<Scalar>* gradient, const int32_t* states, int n_states,
                                    ModelScratch& scratch) const;

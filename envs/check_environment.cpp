@@ -132,6 +132,12 @@ class Checker {
                  std::adjacent_find(active.begin(), active.end()) == active.end(),
              state, "encode_active does not give K sorted distinct positions in [0, W)");
     }
+    if (env_.default_encoding() == Encoding::Dense) {
+      std::vector<double> features(std::max(env_.encoding_width(Encoding::Dense), 0));
+      env_.encode_dense(state.data(), features.data());
+      expect(std::all_of(features.begin(), features.end(), [](double f) { return std::isfinite(f); }), state,
+             "encode_dense writes a non-finite feature");
+    }
     if (!env_.provides(Capability::Enumeration)) return;
     const int64_t index = env_.state_index(state.data());
     if (index < 0 || index >= env_.n_states()) {

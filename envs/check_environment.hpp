@@ -4,7 +4,7 @@
 // On states reached by seeded random walks from s0: every valid forward move is undone by its
 // backward action, backward_action_of / forward_action_of agree, the child is not s0, the backward
 // mask has exactly one entry per parent and parents() lists them, is_final holds exactly when no move
-// or exit is left, encodings are K sorted distinct positions in [0, W), rewards of terminating
+// or exit is left, sparse encodings are K sorted distinct positions in [0, W), dense features finite, rewards of terminating
 // states are not NaN or +inf, the max-entropy P_B (when provided) sums to 1, and state_index /
 // state_from_index round-trip (when enumerable). When the environment is enumerable and small enough,
 // it also walks the whole DAG from s0: every index in [0, n_states) is reached exactly once (a

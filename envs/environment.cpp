@@ -9,6 +9,19 @@
 
 namespace gfn {
 
+const char* encoding_name(Encoding encoding) {
+  switch (encoding) {
+    case Encoding::KHot: return "k-hot";
+    case Encoding::OneHotState: return "one-hot-state";
+    case Encoding::Dense: return "dense";
+  }
+  return "?";
+}
+
+void Environment::encode_dense(const int32_t*, double*) const {
+  throw std::logic_error(name() + ": encode_dense called, but the environment offers no dense encoding");
+}
+
 const char* capability_name(Capability capability) {
   switch (capability) {
     case Capability::Enumeration: return "enumeration (n_states, state_index, state_from_index)";

@@ -24,12 +24,15 @@ namespace gfn {
 
 using StateMatrix = Eigen::Matrix<int32_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;  // B x S
 
-// How a state is shown to a policy. Every encoding is K-sparse: a state activates exactly K input
-// positions (value 1) out of a width W, so a first linear layer is an embedding sum (gather rows).
+// How a state is shown to a policy. The sparse encodings activate exactly K input positions (value 1)
+// out of a width W, so a first linear layer is an embedding sum (gather rows); the dense one hands
+// the network W real-valued features, and the first layer is a plain GEMM.
 enum class Encoding {
   KHot,         // HyperGrid: D one-hots of length H (W = D*H, K = D); BitSeq: one-hot per slot
   OneHotState,  // one-hot over all states (W = number of states, K = 1); also the tabular index
+  Dense,        // W real features per state, written by encode_dense (K is not used)
 };
+const char* encoding_name(Encoding encoding);  // "k-hot", "one-hot-state", "dense"
 
 // Training settings that suit an environment's reward, used where a run leaves them unset.
 struct TrainingDefaults {
@@ -86,6 +89,9 @@ class Environment {
   virtual int encoding_width(Encoding encoding) const = 0;   // W
   virtual int encoding_active(Encoding encoding) const = 0;  // K
   virtual void encode_active(const int32_t* state, Encoding encoding, int32_t* active) const = 0;
+  // Encoding::Dense only (an environment whose default_encoding() is Dense): writes the W features.
+  // Default: refuses.
+  virtual void encode_dense(const int32_t* state, double* features) const;
 
   // ---- Optional, with defaults derived from the required part ----
   virtual int max_parents() const { return n_backward_actions(); }  // bound on the parents of a state
