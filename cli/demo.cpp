@@ -34,7 +34,7 @@ std::vector<std::string> ascii_map(const std::vector<double>& values) {
 struct DemoOptions {
   RunSettings settings;
   std::string out = "gfn-demo";
-  bool quiet = false;
+  bool quiet = false, force = false;
 };
 
 void run_demo(const DemoOptions& demo) {
@@ -52,7 +52,8 @@ void run_demo(const DemoOptions& demo) {
               "256 trajectories per step, 1000 steps\n");
   Session run(options);
   if (!demo.out.empty()) {
-    claim_output_directory(demo.out, run.settings(), /*resuming=*/false, /*force=*/true);
+    // A previous demo there is replaced (as a resumed run would be); a run of anything else is refused.
+    claim_output_directory(demo.out, run.settings(), /*resuming=*/true, demo.force);
     run.write_to(demo.out);
   }
   Progress progress(0, options.iters, demo.quiet);
@@ -88,6 +89,7 @@ void add_demo_command(CLI::App& app) {
   add_setting_flags(demo, options->settings,
                     [](const Setting& setting) { return setting.key == "seed" || setting.key == "threads"; });
   demo->add_flag("--quiet", options->quiet, "No progress output");
+  demo->add_flag("--force", options->force, "Overwrite a run of another configuration in --out");
   demo->callback([options] { run_demo(*options); });
 }
 

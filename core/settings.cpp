@@ -146,19 +146,19 @@ const SettingsTable& run_settings_table() {
     };
     group("Environment", {
         {"env", &S::env, env.env, one_of(environment_names()), "Environment", R::Identity, kEveryRun},
-        {"ndim", &S::ndim, text_of(env.ndim), between(1, 1 << 20), "HyperGrid dimensions D", R::Identity, kHyperGrid},
-        {"height", &S::height, text_of(env.height), between(2, 1 << 20), "HyperGrid side H", R::Identity, kHyperGrid},
+        {"ndim", &S::ndim, text_of(env.ndim), between(1, 1 << 20), "dimensions D", R::Identity, kHyperGrid},
+        {"height", &S::height, text_of(env.height), between(2, 1 << 20), "side H", R::Identity, kHyperGrid},
         {"reward", &S::reward, env.reward, one_of(hypergrid_reward_preset_names()),
-         "HyperGrid reward preset: " + reward_presets_help(), R::Identity, kHyperGrid},
-        {"R0", &S::r0, "auto", automatic(at_least(0)), "HyperGrid base reward (auto: the preset's)", R::Identity,
+         "reward preset: " + reward_presets_help(), R::Identity, kHyperGrid},
+        {"R0", &S::r0, "auto", automatic(at_least(0)), "base reward (auto: the preset's)", R::Identity,
          kHyperGrid},
-        {"R1", &S::r1, "auto", automatic(at_least(0)), "HyperGrid outer-region bonus (auto: the preset's)",
+        {"R1", &S::r1, "auto", automatic(at_least(0)), "outer-region bonus (auto: the preset's)",
          R::Identity, kHyperGrid},
-        {"R2", &S::r2, "auto", automatic(at_least(0)), "HyperGrid band bonus (auto: the preset's)", R::Identity,
+        {"R2", &S::r2, "auto", automatic(at_least(0)), "band bonus (auto: the preset's)", R::Identity,
          kHyperGrid},
-        {"n", &S::n, text_of(env.n), between(1, 4096), "BitSeq length in bits", R::Identity, kBitSeq},
-        {"k", &S::k, text_of(env.k), between(1, 16), "BitSeq bits per word (divides n)", R::Identity, kBitSeq},
-        {"beta", &S::beta, format_setting(env.beta), at_least(0), "BitSeq: log R = -beta * distance to the nearest mode",
+        {"n", &S::n, text_of(env.n), between(1, 4096), "length in bits", R::Identity, kBitSeq},
+        {"k", &S::k, text_of(env.k), between(1, 16), "bits per word (divides n)", R::Identity, kBitSeq},
+        {"beta", &S::beta, format_setting(env.beta), at_least(0), "log R = -beta * Hamming distance to the nearest mode",
          R::Identity, kBitSeq}
     });
     group("Objective", {

@@ -182,6 +182,7 @@ TEST_CASE("cli: truncated, corrupted, wrong-version and wrong-environment checkp
       {write("corrupted.bin", corrupted), "checksum"},
       {write("version.bin", wrong_version), "version 99"},
       {write("text.bin", "hello, world\n"), "not a gfn checkpoint"},
+      {"/dev/zero", "not a regular file"},  // an endless device is refused before any read
   };
   for (const auto& [path, message] : cases) {
     CAPTURE(path);
