@@ -71,11 +71,31 @@ void check_bitseq(const EnvConfig& config) {
     throw std::invalid_argument("--beta must be finite and >= 0, got " + format_number(config.beta));
 }
 
+struct Registered {
+  std::string name;
+  EnvironmentMaker make;
+};
+
+std::vector<Registered>& registered() {
+  static std::vector<Registered> environments;
+  return environments;
+}
+
+std::vector<std::string>& names_list() {
+  static std::vector<std::string> names = {"grid", "hypergrid", "bitseq", "bitseq-ar"};
+  return names;
+}
+
 }  // namespace
 
-const std::vector<std::string>& environment_names() {
-  static const std::vector<std::string> names = {"grid", "hypergrid", "bitseq", "bitseq-ar"};
-  return names;
+const std::vector<std::string>& environment_names() { return names_list(); }
+
+void register_environment(const std::string& name, EnvironmentMaker make) {
+  if (name.empty()) throw std::invalid_argument("register_environment: empty name");
+  if (std::find(names_list().begin(), names_list().end(), name) != names_list().end())
+    throw std::invalid_argument("register_environment: '" + name + "' is already an environment");
+  registered().push_back({name, std::move(make)});
+  names_list().push_back(name);
 }
 
 std::unique_ptr<Environment> make_environment(const EnvConfig& config) {
@@ -93,6 +113,8 @@ std::unique_ptr<Environment> make_environment(const EnvConfig& config) {
     check_bitseq(config);
     return std::make_unique<BitSeqAutoregressive>(config.n, config.k, config.beta);
   }
+  for (const Registered& environment : registered())
+    if (environment.name == config.env) return environment.make(config);
   throw std::invalid_argument("unknown --env '" + config.env + "' (expected one of " + join(environment_names()) + ")");
 }
 

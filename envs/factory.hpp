@@ -1,11 +1,14 @@
 // Builds an environment from plain options (the `gfn` command's --env, --ndim, ... flags): "grid",
-// "hypergrid", "bitseq" (non-autoregressive) and "bitseq-ar". Not a command-line parser.
+// "hypergrid", "bitseq" (non-autoregressive), "bitseq-ar", and any environment registered with
+// register_environment (so a program of your own can offer its environment to every gfn command, see
+// examples/motif_gfn.cpp). Not a command-line parser.
 // Bad input throws std::invalid_argument with one line naming the offending option.
 //
 //   EnvConfig config;  config.env = "hypergrid";  config.ndim = 4;  config.height = 20;
 //   std::unique_ptr<Environment> env = make_environment(config);
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,8 +31,16 @@ struct EnvConfig {
   double beta = 2.0;                 // log R = -beta * Hamming distance to the nearest mode
 };
 
+// The built-in names, then the registered ones in the order of registration.
 const std::vector<std::string>& environment_names();
 
 std::unique_ptr<Environment> make_environment(const EnvConfig& config);
+
+// Makes `name` an environment of make_environment (and so of --env): `make` builds it from the
+// options (it may read any field of EnvConfig, e.g. n, and throw std::invalid_argument for bad ones).
+// Register before the first command-line parse or settings lookup, from one thread (e.g. first thing
+// in main). Throws std::invalid_argument for a name already taken or an empty one.
+using EnvironmentMaker = std::function<std::unique_ptr<Environment>(const EnvConfig&)>;
+void register_environment(const std::string& name, EnvironmentMaker make);
 
 }  // namespace gfn
