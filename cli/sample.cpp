@@ -76,7 +76,8 @@ void run_eval(const UseOptions& options) {
       std::printf("  log Z %.6f (true %.6f)\n", double(run->trainer().model().log_z_value()),
                   run->enumeration()->log_z());
   }
-  std::printf("  modes among %d samples: %zu of %lld\n", options.n, modes.size(), (long long)env.n_modes());
+  if (env.provides(Capability::Modes))
+    std::printf("  modes among %d samples: %zu of %lld\n", options.n, modes.size(), (long long)env.n_modes());
 }
 
 CLI::App* add_use_command(CLI::App& app, const std::string& name, const std::string& description,

@@ -29,7 +29,7 @@ const std::vector<Metric>& metrics_table() {
       {"l1_empirical_mean", &M::l1_empirical_mean, "probability",
        "l1_empirical divided by the number of states (the TLM papers' number)", W::Enumerable},
       {"modes_found", &M::modes_found, "modes", "distinct modes among all training terminal states so far",
-       W::Always},
+       W::Modes},
       {"spearman", &M::spearman, "rank correlation",
        "Spearman's rho between estimated log P_T and log R on the test set (uniform fill orders)", W::TestSet},
       {"spearman_pb", &M::spearman_pb, "rank correlation",
@@ -54,6 +54,7 @@ bool Metric::defined(const MetricTraits& traits) const {
     case MetricWhen::TestSet: return traits.test_set;
     case MetricWhen::TestSetAndLearnedBackward: return traits.test_set && traits.learned_backward;
     case MetricWhen::LearnedBackward: return traits.learned_backward;
+    case MetricWhen::Modes: return traits.modes;
   }
   return false;
 }

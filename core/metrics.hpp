@@ -33,9 +33,10 @@ struct MetricTraits {
   bool log_z = false;             // the objective learns log Z
   bool test_set = false;          // a held-out test set for the rank correlation (BitSeq)
   bool learned_backward = false;  // P_B is a network (learned, tlm, pessimistic)
+  bool modes = false;             // the environment defines modes (Capability::Modes)
 };
 
-enum class MetricWhen { Always, Enumerable, LogZ, TestSet, TestSetAndLearnedBackward, LearnedBackward };
+enum class MetricWhen { Always, Enumerable, LogZ, TestSet, TestSetAndLearnedBackward, LearnedBackward, Modes };
 
 struct Metric {
   std::string key;

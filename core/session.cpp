@@ -64,6 +64,7 @@ MetricTraits Session::metric_traits() const {
   traits.log_z = trainer_->model().has_log_z();
   traits.test_set = test_set_;
   traits.learned_backward = learned_backward(trainer_->model());
+  traits.modes = env().provides(Capability::Modes);
   return traits;
 }
 
