@@ -35,7 +35,7 @@ const std::vector<Metric>& metrics_table() {
       {"spearman_pb", &M::spearman_pb, "rank correlation",
        "the same with fill orders sampled from the learned P_B", W::TestSetAndLearnedBackward},
       {"pb_deviation", &M::pb_deviation, "nats",
-       "mean |log P_B - log uniform| over the last batch's transitions", W::LearnedBackward},
+       "mean |log P_B - log uniform| over the last batch's non-initial states and their valid parents", W::LearnedBackward},
   };
   return table;
 }

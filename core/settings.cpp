@@ -211,7 +211,7 @@ const SettingsTable& run_settings_table() {
          "Share of uniformly random actions in training rollouts (auto: the environment's: " +
              environment_defaults_help([](const TrainingDefaults& d) { return d.epsilon; }) + ")", R::Identity,
          kEveryRun},
-        {"sf_bias", &S::sf_bias, "0", any_finite(), "Added to the exit logit in training rollouts", R::Identity,
+        {"sf_bias", &S::sf_bias, "0", any_finite(), "Subtracted from the exit logit in training rollouts", R::Identity,
          kEveryRun},
         {"seed", &S::seed, "0", any_finite(), "Random seed", R::Identity, kEveryRun}
     });
