@@ -1,0 +1,176 @@
+// TerminalReplayBuffer: draw frequencies match the stated probabilities (R^alpha / sum R^alpha for the
+// reward policy, hand-computed; uniform otherwise) within 5 binomial sigmas; the keep rules (fifo keeps
+// the newest, reward the best, reservoir each offered object with probability capacity / k, checked
+// over many seeds); de-duplication; a saved and restored buffer continues bit-identically.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+#include "core/terminal_replay_buffer.hpp"
+#include "support/statistics.hpp"
+
+namespace gfn {
+namespace {
+
+using testing::check_binomial;
+
+// One-coordinate objects {0}, {1}, ... with the given log rewards.
+void fill(TerminalReplayBuffer& buffer, const std::vector<double>& log_rewards, Rng& rng) {
+  for (size_t i = 0; i < log_rewards.size(); ++i) {
+    const int32_t object = int32_t(i);
+    buffer.add(&object, log_rewards[i], rng);
+  }
+}
+
+// Draw counts per object value over n draws.
+std::vector<int> draw_counts(TerminalReplayBuffer& buffer, int n, int n_values, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<int32_t> objects;
+  buffer.draw(n, rng, objects);
+  std::vector<int> counts(n_values, 0);
+  for (int32_t value : objects) ++counts[value];
+  return counts;
+}
+
+TEST_CASE("core: reward-prioritized replay draws x with probability R^alpha / sum R^alpha (5 sigma)") {
+  const std::vector<double> rewards = {1, 2, 4, 0.5, 0.5};
+  std::vector<double> log_rewards;
+  for (double reward : rewards) log_rewards.push_back(std::log(reward));
+  for (double alpha : {1.0, 0.5, 0.0}) {
+    CAPTURE(alpha);
+    TerminalReplayBuffer buffer({10, ReplayPolicy::Reward, alpha, false}, 1);
+    Rng rng(1);
+    fill(buffer, log_rewards, rng);
+    double total = 0;
+    for (double reward : rewards) total += std::pow(reward, alpha);
+    constexpr int n = 40000;
+    const std::vector<int> counts = draw_counts(buffer, n, 5, 7);
+    for (int i = 0; i < 5; ++i) {
+      const double expected = std::pow(rewards[i], alpha) / total;  // alpha = 1: 1/8, 2/8, 4/8, 1/16, 1/16
+      CHECK(buffer.draw_probability(i) == doctest::Approx(expected).epsilon(1e-12));
+      check_binomial(counts[i], n, expected);
+    }
+  }
+  // alpha = 1 by hand: total 8.
+  TerminalReplayBuffer buffer({10, ReplayPolicy::Reward, 1.0, false}, 1);
+  Rng rng(1);
+  fill(buffer, log_rewards, rng);
+  CHECK(buffer.draw_probability(2) == doctest::Approx(0.5));
+  CHECK(buffer.draw_probability(3) == doctest::Approx(1.0 / 16));
+}
+
+TEST_CASE("core: fifo and uniform replay draw every stored object equally often (5 sigma)") {
+  for (ReplayPolicy policy : {ReplayPolicy::Fifo, ReplayPolicy::Uniform}) {
+    CAPTURE(replay_policy_name(policy));
+    TerminalReplayBuffer buffer({4, policy, 1.0, false}, 1);
+    Rng rng(2);
+    fill(buffer, {0.0, 3.0, -5.0, 1.0}, rng);  // rewards must not matter
+    constexpr int n = 40000;
+    const std::vector<int> counts = draw_counts(buffer, n, 4, 9);
+    for (int i = 0; i < 4; ++i) {
+      CHECK(buffer.draw_probability(i) == doctest::Approx(0.25));
+      check_binomial(counts[i], n, 0.25);
+    }
+  }
+}
+
+TEST_CASE("core: replay keep rules: fifo keeps the newest, reward the best, reservoir capacity/k each") {
+  Rng rng(3);
+  SUBCASE("fifo") {
+    TerminalReplayBuffer buffer({3, ReplayPolicy::Fifo, 1.0, false}, 1);
+    fill(buffer, {0, 0, 0, 0, 0}, rng);  // objects 0..4: 3 and 4 overwrite 0 and 1
+    CHECK(*buffer.object(0) == 3);
+    CHECK(*buffer.object(1) == 4);
+    CHECK(*buffer.object(2) == 2);
+    CHECK(buffer.n_offered() == 5);
+  }
+  SUBCASE("reward") {
+    TerminalReplayBuffer buffer({3, ReplayPolicy::Reward, 1.0, false}, 1);
+    fill(buffer, {1.0, -2.0, 3.0, 0.5, -7.0, 2.0}, rng);  // keeps objects 0, 2, 5 (log R 1, 3, 2)
+    std::vector<int> kept;
+    for (int slot = 0; slot < buffer.size(); ++slot) kept.push_back(*buffer.object(slot));
+    std::sort(kept.begin(), kept.end());
+    CHECK(kept == std::vector<int>{0, 2, 5});
+  }
+  SUBCASE("uniform (reservoir): each of 10 objects offered to 3 slots is kept with probability 0.3") {
+    constexpr int trials = 4000;
+    std::vector<int> kept(10, 0);
+    for (int trial = 0; trial < trials; ++trial) {
+      TerminalReplayBuffer buffer({3, ReplayPolicy::Uniform, 1.0, false}, 1);
+      Rng trial_rng = Rng::stream(5, uint64_t(trial));
+      fill(buffer, std::vector<double>(10, 0.0), trial_rng);
+      REQUIRE(buffer.size() == 3);
+      for (int slot = 0; slot < 3; ++slot) ++kept[*buffer.object(slot)];
+    }
+    for (int i = 0; i < 10; ++i) {
+      CAPTURE(i);
+      check_binomial(kept[i], trials, 0.3);
+    }
+  }
+}
+
+TEST_CASE("core: replay de-duplication stores an object once; without it, twice") {
+  Rng rng(4);
+  const int32_t object[2] = {1, 2};
+  const int32_t other[2] = {2, 1};
+  TerminalReplayBuffer unique({5, ReplayPolicy::Fifo, 1.0, true}, 2);
+  TerminalReplayBuffer repeated({5, ReplayPolicy::Fifo, 1.0, false}, 2);
+  for (TerminalReplayBuffer* buffer : {&unique, &repeated}) {
+    buffer->add(object, 0.0, rng);
+    buffer->add(other, 0.0, rng);
+    buffer->add(object, 0.0, rng);
+  }
+  CHECK(unique.size() == 2);
+  CHECK(unique.n_offered() == 2);
+  CHECK(repeated.size() == 3);
+  // An evicted object can come back: capacity 1, fifo.
+  TerminalReplayBuffer single({1, ReplayPolicy::Fifo, 1.0, true}, 2);
+  single.add(object, 0.0, rng);
+  single.add(other, 0.0, rng);
+  single.add(object, 0.0, rng);
+  CHECK(single.size() == 1);
+  CHECK(single.object(0)[0] == 1);
+  CHECK(single.n_offered() == 3);
+}
+
+TEST_CASE("core: a restored replay buffer continues bit-identically; bad input is refused") {
+  for (ReplayPolicy policy : {ReplayPolicy::Fifo, ReplayPolicy::Uniform, ReplayPolicy::Reward}) {
+    CAPTURE(replay_policy_name(policy));
+    const ReplayConfig config{4, policy, 0.7, true};
+    TerminalReplayBuffer original(config, 1);
+    Rng rng(6);
+    std::vector<double> log_rewards;
+    for (int i = 0; i < 9; ++i) log_rewards.push_back(std::sin(1.0 + i));
+    fill(original, log_rewards, rng);
+    Checkpoint checkpoint;
+    original.save(checkpoint, "replay.");
+    TerminalReplayBuffer restored(config, 1);
+    restored.restore(checkpoint, "replay.");
+    Rng rng_a = rng, rng_b = rng;
+    for (int i = 9; i < 20; ++i) {
+      const int32_t object = i;
+      original.add(&object, std::cos(double(i)), rng_a);
+      restored.add(&object, std::cos(double(i)), rng_b);
+    }
+    std::vector<int32_t> drawn_a, drawn_b;
+    original.draw(50, rng_a, drawn_a);
+    restored.draw(50, rng_b, drawn_b);
+    CHECK(drawn_a == drawn_b);
+    CHECK(original.n_offered() == restored.n_offered());
+    TerminalReplayBuffer smaller({2, policy, 0.7, true}, 1);
+    CHECK_THROWS_AS(smaller.restore(checkpoint, "replay."), std::runtime_error);
+  }
+  TerminalReplayBuffer empty({4, ReplayPolicy::Fifo, 1.0, true}, 1);
+  Rng rng(0);
+  std::vector<int32_t> objects;
+  CHECK_THROWS_AS(empty.draw(1, rng, objects), std::logic_error);
+  CHECK_THROWS_AS(TerminalReplayBuffer({0, ReplayPolicy::Fifo, 1.0, true}, 1), std::invalid_argument);
+  CHECK_THROWS_AS(TerminalReplayBuffer({4, ReplayPolicy::Reward, -1.0, true}, 1), std::invalid_argument);
+  CHECK_THROWS_AS(replay_policy_from_name("lifo"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace gfn
