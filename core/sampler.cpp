@@ -55,6 +55,11 @@ Sampler::Sampler(const Model<float>& model, int block_size)
 
 void Sampler::sample(int n, uint64_t seed, uint64_t iteration, const SamplingOptions& options,
                      TrajectoryBatch& batch) {
+  sample_from(nullptr, n, seed, iteration, 0, options, batch);
+}
+
+void Sampler::sample_from(const int32_t* start_states, int n, uint64_t seed, uint64_t iteration,
+                          uint64_t first_stream, const SamplingOptions& options, TrajectoryBatch& batch) {
   const Environment& env = model_.env();
   const int state_width = env.state_width();
   staged_states_.resize(size_t(n) * max_rows_ * state_width);
@@ -66,7 +71,8 @@ void Sampler::sample(int n, uint64_t seed, uint64_t iteration, const SamplingOpt
   const int n_blocks = (n + block_size_ - 1) / block_size_;
   parallel_for(n_blocks, [&](int64_t block) {
     const int first = int(block) * block_size_;
-    sample_block(first, std::min(block_size_, n - first), seed, iteration, options, scratch_[thread_id()]);
+    sample_block(start_states, first, std::min(block_size_, n - first), seed, iteration, first_stream, options,
+                 scratch_[thread_id()]);
   });
 
   batch.state_width = state_width;
@@ -86,8 +92,8 @@ void Sampler::sample(int n, uint64_t seed, uint64_t iteration, const SamplingOpt
   }
 }
 
-void Sampler::sample_block(int first, int count, uint64_t seed, uint64_t iteration, const SamplingOptions& options,
-                           BlockScratch& scratch) {
+void Sampler::sample_block(const int32_t* start_states, int first, int count, uint64_t seed, uint64_t iteration,
+                           uint64_t first_stream, const SamplingOptions& options, BlockScratch& scratch) {
   const Environment& env = model_.env();
   const int state_width = env.state_width();
   const int n_actions = env.n_actions();
@@ -100,9 +106,18 @@ void Sampler::sample_block(int first, int count, uint64_t seed, uint64_t iterati
   scratch.live.clear();
   for (int j = 0; j < count; ++j) {
     const int trajectory = first + j;
-    scratch.rngs[j] = Rng::stream(seed, iteration, uint64_t(trajectory));
-    env.initial_state(row_of(trajectory, 0));
+    scratch.rngs[j] = Rng::stream(seed, iteration, first_stream + uint64_t(trajectory));
+    int32_t* start = row_of(trajectory, 0);
+    if (start_states)
+      std::memcpy(start, start_states + size_t(trajectory) * state_width, sizeof(int32_t) * state_width);
+    else
+      env.initial_state(start);
     lengths_[trajectory] = 1;
+    if (env.is_final(start)) {  // nothing left to do: a final start state is its own suffix
+      staged_actions_[size_t(trajectory) * max_rows_] = -1;
+      staged_log_rewards_[trajectory] = env.log_reward(start);
+      continue;
+    }
     scratch.live.push_back(trajectory);
   }
   scratch.probabilities.resize(n_actions);

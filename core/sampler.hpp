@@ -39,6 +39,12 @@ class Sampler {
   // parallel region: no exception escapes a thread).
   void sample(int n, uint64_t seed, uint64_t iteration, const SamplingOptions& options, TrajectoryBatch& batch);
 
+  // Continues from given states instead of s0 (local search reconstructs from an intermediate state):
+  // trajectory i starts at start_states row i (n x S) and draws from Rng::stream(seed, iteration,
+  // first_stream + i). Its rows begin at that state, so the batch is a set of trajectory suffixes.
+  void sample_from(const int32_t* start_states, int n, uint64_t seed, uint64_t iteration, uint64_t first_stream,
+                   const SamplingOptions& options, TrajectoryBatch& batch);
+
  private:
   struct BlockScratch {
     Tape<float> tape;
@@ -48,8 +54,8 @@ class Sampler {
     std::vector<Rng> rngs;             // the block's trajectory streams
     std::vector<double> probabilities; // A
   };
-  void sample_block(int first, int count, uint64_t seed, uint64_t iteration, const SamplingOptions& options,
-                    BlockScratch& scratch);
+  void sample_block(const int32_t* start_states, int first, int count, uint64_t seed, uint64_t iteration,
+                    uint64_t first_stream, const SamplingOptions& options, BlockScratch& scratch);
 
   const Model<float>& model_;
   int block_size_;

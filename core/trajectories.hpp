@@ -32,4 +32,34 @@ struct TrajectoryBatch {
   }
 };
 
+// Appends rows [begin, end) of `from` (offsets into its rows) to `to` as the start or the whole of one
+// trajectory; close_trajectory() then ends it with a log reward. An empty `to` gets from's state width.
+inline void append_rows(TrajectoryBatch& to, const TrajectoryBatch& from, int begin, int end) {
+  if (to.offsets.empty()) {
+    to.state_width = from.state_width;
+    to.offsets.push_back(0);
+  }
+  to.states.insert(to.states.end(), from.states.begin() + int64_t(begin) * from.state_width,
+                   from.states.begin() + int64_t(end) * from.state_width);
+  to.actions.insert(to.actions.end(), from.actions.begin() + begin, from.actions.begin() + end);
+}
+inline void close_trajectory(TrajectoryBatch& to, double log_reward) {
+  to.offsets.push_back(int(to.actions.size()));
+  to.log_rewards.push_back(log_reward);
+}
+// Appends every trajectory of `from` to `to`.
+inline void append_batch(TrajectoryBatch& to, const TrajectoryBatch& from) {
+  for (int b = 0; b < from.n_trajectories(); ++b) {
+    append_rows(to, from, from.offsets[b], from.offsets[b + 1]);
+    close_trajectory(to, from.log_rewards[b]);
+  }
+}
+// Empties a batch, keeping its buffers' capacity.
+inline void clear_batch(TrajectoryBatch& batch) {
+  batch.states.clear();
+  batch.actions.clear();
+  batch.offsets.clear();
+  batch.log_rewards.clear();
+}
+
 }  // namespace gfn
