@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <stdexcept>
 
@@ -119,31 +118,15 @@ void TerminalReplayBuffer::draw(int n, Rng& rng, std::vector<int32_t>& objects) 
   }
 }
 
-namespace {
-
-std::vector<int64_t> double_bits(const std::vector<double>& values) {
-  std::vector<int64_t> bits(values.size());
-  std::memcpy(bits.data(), values.data(), values.size() * sizeof(double));
-  return bits;
-}
-
-std::vector<double> bits_to_doubles(const std::vector<int64_t>& bits) {
-  std::vector<double> values(bits.size());
-  std::memcpy(values.data(), bits.data(), bits.size() * sizeof(double));
-  return values;
-}
-
-}  // namespace
-
 void TerminalReplayBuffer::save(Checkpoint& checkpoint, const std::string& prefix) const {
   checkpoint.integers[prefix + "objects"].assign(objects_.begin(), objects_.end());
-  checkpoint.integers[prefix + "log_rewards"] = double_bits(log_rewards_);
+  checkpoint.doubles[prefix + "log_rewards"] = log_rewards_;
   checkpoint.integers[prefix + "counters"] = {next_fifo_, n_offered_};
 }
 
 void TerminalReplayBuffer::restore(const Checkpoint& checkpoint, const std::string& prefix) {
   const auto& objects = checkpoint.integer_array(prefix + "objects");
-  const std::vector<double> log_rewards = bits_to_doubles(checkpoint.integer_array(prefix + "log_rewards"));
+  const std::vector<double>& log_rewards = checkpoint.double_array(prefix + "log_rewards");
   const auto& counters = checkpoint.integer_array(prefix + "counters");
   const int64_t size = int64_t(log_rewards.size());
   if (counters.size() != 2 || size > config_.capacity || int64_t(objects.size()) != size * state_width_ ||
