@@ -109,8 +109,13 @@ void TerminalWindow::add(int64_t state_index) {
   next_ = (next_ + 1) % int64_t(ring_.size());
 }
 
-void TerminalWindow::add_batch(const Environment& env, const TrajectoryBatch& batch) {
-  for (int b = 0; b < batch.n_trajectories(); ++b) add(env.state_index(batch.terminal_state(b)));
+void TerminalWindow::add_batch(const Environment& env, const TrajectoryBatch& batch, int count) {
+  const int n = count < 0 ? batch.n_trajectories() : count;
+  for (int b = 0; b < n; ++b) add(env.state_index(batch.terminal_state(b)));
+}
+
+void TerminalWindow::add_objects(const Environment& env, const int32_t* objects, int n) {
+  for (int i = 0; i < n; ++i) add(env.state_index(objects + int64_t(i) * env.state_width()));
 }
 
 std::vector<int64_t> TerminalWindow::contents() const {
@@ -131,6 +136,13 @@ double TerminalWindow::l1_sum(const std::vector<double>& target) const {
 void ModeTracker::add_batch(const Environment& env, const TrajectoryBatch& batch) {
   for (int b = 0; b < batch.n_trajectories(); ++b) {
     const int64_t mode = env.mode_of(batch.terminal_state(b));
+    if (mode >= 0) found_.insert(mode);
+  }
+}
+
+void ModeTracker::add_objects(const Environment& env, const int32_t* objects, int n) {
+  for (int i = 0; i < n; ++i) {
+    const int64_t mode = env.mode_of(objects + int64_t(i) * env.state_width());
     if (mode >= 0) found_.insert(mode);
   }
 }

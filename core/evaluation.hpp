@@ -36,7 +36,9 @@ class TerminalWindow {
  public:
   TerminalWindow(int64_t n_states, int64_t window);
   void add(int64_t state_index);
-  void add_batch(const Environment& env, const TrajectoryBatch& batch);
+  // The terminal states of the batch's first `count` trajectories (all when count < 0).
+  void add_batch(const Environment& env, const TrajectoryBatch& batch, int count = -1);
+  void add_objects(const Environment& env, const int32_t* objects, int n);  // n x S terminal states
   int64_t size() const { return filled_; }
   std::vector<int64_t> contents() const;  // oldest first (for checkpoints; add() them back to restore)
   // sum_x |count(x)/size - p(x)| over all states; the per-state mean is this divided by n_states.
@@ -52,6 +54,7 @@ class TerminalWindow {
 class ModeTracker {
  public:
   void add_batch(const Environment& env, const TrajectoryBatch& batch);
+  void add_objects(const Environment& env, const int32_t* objects, int n);  // n x S terminal states
   void add(int64_t mode) { found_.insert(mode); }
   int64_t found() const { return int64_t(found_.size()); }
   std::vector<int64_t> ids() const;  // sorted (for checkpoints)

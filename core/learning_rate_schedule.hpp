@@ -1,6 +1,7 @@
-// Learning-rate schedules: the factor by which the initial learning rates are multiplied at an
-// iteration. Constant keeps 1; exponential and cosine go from 1 at iteration 0 to end_factor at
-// iteration `period` and stay there:
+// Schedules: the factor by which the initial learning rates (and, through TrainConfig's exploration
+// schedule, epsilon and temperature - 1) are multiplied at an iteration. Constant keeps 1; the others
+// go from 1 at iteration 0 to end_factor at iteration `period` and stay there:
+//   linear       1 + (end_factor - 1) t / period
 //   exponential  end_factor^(t / period)
 //   cosine       end_factor + (1 - end_factor) (1 + cos(pi t / period)) / 2
 // A pure function of the iteration, so a resumed run follows the same schedule.
@@ -8,10 +9,11 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace gfn {
 
-enum class ScheduleKind { Constant, Exponential, Cosine };
+enum class ScheduleKind { Constant, Linear, Exponential, Cosine };
 
 struct LearningRateSchedule {
   ScheduleKind kind = ScheduleKind::Constant;
@@ -21,7 +23,9 @@ struct LearningRateSchedule {
 
 double learning_rate_factor(const LearningRateSchedule& schedule, int64_t iteration);
 
-// Names as on the command line: constant, exponential, cosine.
+// Names as on the command line: constant, linear, exponential, cosine.
 ScheduleKind schedule_kind_from_name(const std::string& name);
+std::string schedule_kind_name(ScheduleKind kind);
+std::vector<std::string> schedule_kind_names();
 
 }  // namespace gfn

@@ -14,6 +14,8 @@ const std::vector<Metric>& metrics_table() {
   static const std::vector<Metric> table = {
       {"iteration", &M::iteration, "iterations", "training iterations done", W::Always},
       {"trajectories", &M::trajectories, "trajectories", "training trajectories sampled so far", W::Always},
+      {"reward_calls", &M::reward_calls, "calls",
+       "terminal objects scored so far: fresh trajectories and local-search proposals (not replays)", W::Always},
       {"transitions", &M::transitions, "transitions", "training transitions (moves and exits) so far", W::Always},
       {"wall_s", &M::wall_s, "seconds", "training wall time so far (evaluation excluded)", W::Always},
       {"train_loss", &M::train_loss, "loss",
@@ -28,7 +30,7 @@ const std::vector<Metric>& metrics_table() {
        W::Enumerable},
       {"l1_empirical_mean", &M::l1_empirical_mean, "probability",
        "l1_empirical divided by the number of states (the TLM papers' number)", W::Enumerable},
-      {"modes_found", &M::modes_found, "modes", "distinct modes among all training terminal states so far",
+      {"modes_found", &M::modes_found, "modes", "distinct modes among all objects scored in training so far",
        W::Modes},
       {"spearman", &M::spearman, "rank correlation",
        "Spearman's rho between estimated log P_T and log R on the test set (uniform fill orders)", W::TestSet},

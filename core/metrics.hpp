@@ -17,6 +17,7 @@ namespace gfn {
 
 struct MetricsRow {
   int64_t iteration = 0, trajectories = 0, transitions = 0;
+  int64_t reward_calls = 0;  // terminal objects scored: fresh trajectories and local-search proposals
   double wall_s = 0;
   double train_loss = NAN;  // mean training loss over the iterations since the previous row
   double log_z = NAN;

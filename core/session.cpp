@@ -80,8 +80,12 @@ bool Session::train() {
     transitions_ += result.transitions;
     loss_sum_ += result.loss;
     ++loss_count_;
-    if (window_) window_->add_batch(*env_, trainer_->batch());
+    reward_calls_ += result.reward_calls;
+    // The window measures the sampler: fresh trajectories only. Modes count every scored object.
+    if (window_) window_->add_batch(*env_, trainer_->batch(), trainer_->fresh_trajectories());
     modes_.add_batch(*env_, trainer_->batch());
+    const std::vector<int32_t>& searched = trainer_->local_search_objects();
+    modes_.add_objects(*env_, searched.data(), int(searched.size()) / env_->state_width());
     const int64_t iteration = trainer_->iteration();
     const bool evaluated = iteration % settings_.eval_every == 0 || iteration == settings_.iters;
     if (evaluated) evaluate();
@@ -99,6 +103,7 @@ MetricsRow Session::evaluate() {
   MetricsRow row;
   row.iteration = trainer_->iteration();
   row.trajectories = trajectories_;
+  row.reward_calls = reward_calls_;
   row.transitions = transitions_;
   row.wall_s = wall_s_;
   row.train_loss = loss_count_ > 0 ? loss_sum_ / double(loss_count_) : NAN;
@@ -159,6 +164,7 @@ Checkpoint Session::checkpoint() const {
   if (window_) checkpoint.integers["session.window"] = window_->contents();
   checkpoint.integers["session.modes"] = modes_.ids();
   checkpoint.integers["session.counts"] = {trajectories_, transitions_, loss_count_};
+  checkpoint.integers["session.reward_calls"] = {reward_calls_};
   checkpoint.doubles["session.sums"] = {wall_s_, loss_sum_};
   for (const Metric& metric : metrics_table()) {
     if (std::holds_alternative<int64_t MetricsRow::*>(metric.field)) {
@@ -187,6 +193,9 @@ void Session::restore(const Checkpoint& checkpoint) {
   trajectories_ = counts[0];
   transitions_ = counts[1];
   loss_count_ = counts[2];
+  const auto& reward_calls = checkpoint.integer_array("session.reward_calls");
+  if (reward_calls.size() != 1) throw corrupted("session totals");
+  reward_calls_ = reward_calls[0];
   wall_s_ = sums[0];
   loss_sum_ = sums[1];
   // A metric added after the checkpoint was written keeps its default; any other mismatch is corruption.

@@ -88,7 +88,7 @@ class Session {
   ModeTracker modes_;
   bool test_set_ = false;
   std::vector<MetricsRow> history_;
-  int64_t trajectories_ = 0, transitions_ = 0;
+  int64_t trajectories_ = 0, transitions_ = 0, reward_calls_ = 0;
   double wall_s_ = 0;
   double loss_sum_ = 0;  // training loss summed over the iterations since the last row
   int64_t loss_count_ = 0;

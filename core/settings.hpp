@@ -50,6 +50,15 @@ struct RunSettings {
   double lr_end;
   int64_t lr_period;
   double temperature, epsilon, sf_bias;
+  std::string explore_schedule;
+  double explore_end;
+  int64_t explore_period;
+  // Replay of terminal objects and local search (every objective but the soft-DQN ones).
+  double replay_ratio, replay_alpha;
+  std::string replay_policy;
+  bool replay_dedup;
+  int ls_backtrack, ls_rounds;
+  std::string ls_accept;
   uint64_t seed;
   // Evaluation.
   int eval_every, exact_every, corr_every;

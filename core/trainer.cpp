@@ -24,8 +24,13 @@ Trainer::Trainer(const Environment& env, const ModelConfig& model_config, const 
     : config_(config),
       model_(env, with_estimators(model_config, config.objective.kind), config.seed),
       adam_(model_.store(), {AdamGroup{config.learning_rate, config.weight_decay}, AdamGroup{config.log_z_learning_rate, 0}}),
-      sampler_(model_, config.block_size) {
+      sampler_(model_, config.block_size),
+      replay_buffer_(config.replay, env.state_width()),
+      backward_sampler_(model_, config.block_size),
+      local_search_(model_, config.block_size) {
   if (config.batch < 1) throw std::invalid_argument("--batch must be at least 1");
+  if (!(config.replay_ratio >= 0 && config.replay_ratio < 1))
+    throw std::invalid_argument("--replay-ratio must be in [0, 1)");
   if (config.objective.kind == LossKind::ModifiedDetailedBalance && env.exit_action() < 0)
     throw std::invalid_argument("--loss modified-db needs an environment where every state can exit");
   if (model_.has_backward_network()) {
@@ -33,7 +38,12 @@ Trainer::Trainer(const Environment& env, const ModelConfig& model_config, const 
     backward_gradient_ = model_.backward_store().make_gradient();
   }
   const bool dqn = config.objective.kind == LossKind::SoftDqn || config.objective.kind == LossKind::MunchausenDqn;
-  const int n_blocks = dqn ? 1 : (config.batch + config.block_size - 1) / config.block_size;
+  if (dqn && (config.replay_ratio > 0 || config.local_search.backtrack > 0))
+    throw std::invalid_argument("--replay-ratio and --ls-backtrack apply to the balance objectives, not to " +
+                                loss_name(config.objective.kind));
+  // Local search adds one refined trajectory per fresh one (at most batch fresh: the first iteration).
+  max_trajectories_ = config.batch * (config.local_search.backtrack > 0 ? 2 : 1);
+  const int n_blocks = dqn ? 1 : (max_trajectories_ + config.block_size - 1) / config.block_size;
   if (dqn) {
     SoftDqnConfig dqn_config = config.dqn;
     dqn_config.munchausen = config.objective.kind == LossKind::MunchausenDqn;
@@ -59,9 +69,48 @@ double Trainer::run_backward(Block& block) {
 }
 
 namespace {
+// Random stream ids beyond the fresh rollouts' 0..batch-1 (evaluation uses ids >= 2^63).
 constexpr int kPessimisticHistory = 20;
 constexpr uint64_t kPessimisticStream = uint64_t(1) << 62;
+constexpr uint64_t kReplayDrawStream = uint64_t(1) << 61;
+constexpr uint64_t kReplayAddStream = kReplayDrawStream + 1;
+constexpr uint64_t kReplayWalkStreams = kReplayDrawStream + (uint64_t(1) << 32);  // + replayed index
+constexpr uint64_t kLocalSearchStreams = uint64_t(1) << 60;                        // + 3 round n + index
 }  // namespace
+
+SamplingOptions Trainer::sampling_options(int64_t iteration) const {
+  const double factor = learning_rate_factor(config_.exploration_schedule, iteration);
+  if (factor == 1) return config_.sampling;
+  SamplingOptions options = config_.sampling;
+  options.epsilon *= factor;
+  options.temperature = 1 + (options.temperature - 1) * factor;
+  return options;
+}
+
+int Trainer::compose_batch() {
+  const uint64_t seed = config_.seed, iteration = uint64_t(iteration_);
+  const int n_replay = replay_buffer_.size() == 0
+                           ? 0
+                           : std::min(config_.batch - 1, int(std::lround(config_.replay_ratio * config_.batch)));
+  n_fresh_ = config_.batch - n_replay;
+  sampler_.sample(n_fresh_, seed, iteration, sampling_options(iteration_), batch_);
+  int reward_calls = n_fresh_;
+  if (config_.local_search.backtrack > 0) {
+    reward_calls += int(local_search_.run(batch_, config_.local_search, seed, iteration, kLocalSearchStreams, refined_));
+    append_batch(batch_, refined_);
+  }
+  if (config_.replay_ratio > 0) {
+    if (n_replay > 0) {  // drawn before this iteration's objects are offered
+      Rng draw = Rng::stream(seed, iteration, kReplayDrawStream);
+      replay_buffer_.draw(n_replay, draw, replay_objects_);
+      backward_sampler_.sample(replay_objects_.data(), n_replay, seed, iteration, kReplayWalkStreams, replayed_);
+    }
+    Rng add = Rng::stream(seed, iteration, kReplayAddStream);
+    replay_buffer_.add_terminals(batch_, 0, batch_.n_trajectories(), add);
+    if (n_replay > 0) append_batch(batch_, replayed_);
+  }
+  return reward_calls;
+}
 
 double Trainer::train_backward_policy() {
   const bool pessimistic = model_.config().backward == BackwardPolicy::Pessimistic;
@@ -97,15 +146,15 @@ IterationResult Trainer::step() {
   adam_.mutable_groups()[0].learning_rate = config_.learning_rate * rate_factor;
   adam_.mutable_groups()[1].learning_rate = config_.log_z_learning_rate * rate_factor;
   auto start = Clock::now();
-  const int batch_size = config_.batch;
   try {
-    sampler_.sample(batch_size, config_.seed, uint64_t(iteration_), config_.sampling, batch_);
+    result.reward_calls = compose_batch();
   } catch (const NonFinitePolicy& error) {
     throw TrainingDiverged("training diverged at iteration " + std::to_string(iteration_ + 1) + ": rollout: " +
                            error.what());
   }
   const BatchCounts counts = count_batch(batch_, model_.env().exit_action());
-  const int n_blocks = int(blocks_.size());
+  const int batch_size = batch_.n_trajectories();
+  const int n_blocks = dqn_ ? 1 : (batch_size + config_.block_size - 1) / config_.block_size;
   result.times.rollout = seconds_since(start);
   if (model_.has_backward_network()) result.backward_loss = train_backward_policy();
   if (dqn_) {
@@ -134,7 +183,7 @@ IterationResult Trainer::step() {
   });
   if (two_phase) {
     double total = 0;
-    for (const auto& block : blocks_) total += double(block->tape.value(block->objective.zeta()).sum());
+    for (int b = 0; b < n_blocks; ++b) total += double(blocks_[b]->tape.value(blocks_[b]->objective.zeta()).sum());
     const float mean_zeta = float(total / batch_size);
     parallel_for(n_blocks, [&](int64_t b) {
       Block& block = *blocks_[b];
@@ -144,7 +193,7 @@ IterationResult Trainer::step() {
   }
   // Ordered reduction into block 0: block 0 + block 1 + ... for every entry, whatever the thread count.
   double loss = 0;
-  for (const auto& block : blocks_) loss += double(block->tape.scalar(block->loss));
+  for (int b = 0; b < n_blocks; ++b) loss += double(blocks_[b]->tape.scalar(blocks_[b]->loss));
   FlatVector<float>& gradient = blocks_[0]->gradient;
   const int64_t size = int64_t(gradient.size());
   constexpr int64_t chunk = 1 << 14;
@@ -168,9 +217,9 @@ IterationResult Trainer::step() {
   }
   // The loss region's wall time, split between forward and backward in proportion to thread time.
   double forward_seconds = 0, backward_seconds = 0;
-  for (const auto& block : blocks_) {
-    forward_seconds += block->forward_seconds;
-    backward_seconds += block->backward_seconds;
+  for (int b = 0; b < n_blocks; ++b) {
+    forward_seconds += blocks_[b]->forward_seconds;
+    backward_seconds += blocks_[b]->backward_seconds;
   }
   const double loss_region = seconds_since(start);
   result.times.loss_forward = loss_region * forward_seconds / std::max(forward_seconds + backward_seconds, 1e-30);
@@ -226,6 +275,7 @@ void Trainer::save(Checkpoint& checkpoint) const {
   checkpoint.floats["parameters"] = model_.store().values();
   save_adam(checkpoint, "adam.", adam_);
   if (dqn_) dqn_->save(checkpoint);
+  if (config_.replay_ratio > 0) replay_buffer_.save(checkpoint, "replay.");
   if (!model_.has_backward_network()) return;
   checkpoint.floats["backward.parameters"] = model_.backward_store().values();
   checkpoint.floats["backward.target"] = model_.target_backward_store().values();
@@ -245,6 +295,7 @@ void Trainer::restore(const Checkpoint& checkpoint) {
   restore_adam(checkpoint, "adam.", adam_);
   iteration_ = checkpoint.iteration;
   if (dqn_) dqn_->restore(checkpoint);
+  if (config_.replay_ratio > 0) replay_buffer_.restore(checkpoint, "replay.");
   if (!model_.has_backward_network()) return;
   restore_values(model_.backward_store().values(), checkpoint.float_array("backward.parameters"), "P_B parameters");
   restore_values(model_.target_backward_store().values(), checkpoint.float_array("backward.target"),

@@ -10,7 +10,7 @@
 
 namespace gfn {
 
-TEST_CASE("learning-rate schedule: constant, exponential and cosine factors by hand") {
+TEST_CASE("learning-rate schedule: constant, linear, exponential and cosine factors by hand") {
   const LearningRateSchedule constant{ScheduleKind::Constant, 0.01, 100};
   CHECK(learning_rate_factor(constant, 0) == 1);
   CHECK(learning_rate_factor(constant, 1000) == 1);
@@ -24,7 +24,12 @@ TEST_CASE("learning-rate schedule: constant, exponential and cosine factors by h
   CHECK(learning_rate_factor(cosine, 50) == doctest::Approx(0.55).epsilon(1e-12));  // 0.1 + 0.9 * 0.5
   CHECK(learning_rate_factor(cosine, 25) == doctest::Approx(0.1 + 0.9 * 0.5 * (1 + std::sqrt(0.5))).epsilon(1e-12));
   CHECK(learning_rate_factor(cosine, 100) == doctest::Approx(0.1).epsilon(1e-12));
-  CHECK_THROWS_AS(schedule_kind_from_name("linear"), std::invalid_argument);
+  const LearningRateSchedule linear{ScheduleKind::Linear, 0.1, 100};
+  CHECK(learning_rate_factor(linear, 0) == 1);
+  CHECK(learning_rate_factor(linear, 50) == doctest::Approx(0.55).epsilon(1e-12));  // 1 - 0.9 * 0.5
+  CHECK(learning_rate_factor(linear, 300) == doctest::Approx(0.1).epsilon(1e-12));
+  for (const std::string& name : schedule_kind_names()) CHECK(schedule_kind_name(schedule_kind_from_name(name)) == name);
+  CHECK_THROWS_AS(schedule_kind_from_name("step"), std::invalid_argument);
 }
 
 TEST_CASE("learning-rate schedule: the trainer sets both Adam groups to rate x factor before each step") {
