@@ -18,7 +18,7 @@ TEST_CASE("metrics: one key per metric; CSV header and lines list the defined me
   MetricTraits traits;
   traits.enumerable = true;
   const std::string header = metrics_csv_header(traits);
-  CHECK(header.rfind("iteration,trajectories,transitions,wall_s,train_loss,l1_exact,", 0) == 0);
+  CHECK(header.rfind("iteration,trajectories,reward_calls,transitions,wall_s,train_loss,l1_exact,", 0) == 0);
   CHECK(header.find("log_z") == std::string::npos);
   CHECK(header.find("spearman") == std::string::npos);
   MetricsRow row;
@@ -26,7 +26,7 @@ TEST_CASE("metrics: one key per metric; CSV header and lines list the defined me
   row.train_loss = 0.25;
   row.modes_found = 3;
   const std::string line = metrics_csv_line(row, traits);
-  CHECK(line.rfind("7,0,0,0,0.25,,", 0) == 0);  // NaN (not computed) is an empty field
+  CHECK(line.rfind("7,0,0,0,0,0.25,,", 0) == 0);  // NaN (not computed) is an empty field
   CHECK(std::count(line.begin(), line.end(), ',') == std::count(header.begin(), header.end(), ','));
   find_metric("modes_found").set(row, 5);
   CHECK(row.modes_found == 5);
