@@ -17,42 +17,14 @@
 
 #include <unistd.h>
 
+#include "support/cli_runner.hpp"
+
 namespace {
 
-struct Result {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string scratch_dir(const std::string& name) {
-  // The pid keeps test processes that ctest runs in parallel apart.
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("gfn-cli-test-" + std::to_string(getpid()) + "-" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-Result gfn(const std::string& arguments) {
-  static int counter = 0;
-  const std::string err_path = scratch_dir("stderr-" + std::to_string(counter++)) + "/stderr";
-  const std::string command = std::string(GFN_CLI_PATH) + " " + arguments + " 2>" + err_path;
-  Result result;
-  std::FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.out.append(buffer, n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.err = read_file(err_path);
-  return result;
-}
+using gfn::testing::run_gfn;
+using gfn::testing::read_file;
+using gfn::testing::scratch_dir;
+using Result = gfn::testing::CliResult;
 
 // The value of "key": number in a flat JSON object, as text.
 std::string json_value(const std::string& json, const std::string& key) {
@@ -68,20 +40,20 @@ const std::string kSmallRun = "train --env hypergrid --ndim 2 --height 8 --rewar
 }  // namespace
 
 TEST_CASE("cli: --help lists the subcommands and --version prints the version") {
-  const Result help = gfn("--help");
+  const Result help = run_gfn("--help");
   CHECK(help.exit_code == 0);
   for (const char* command : {"demo", "info", "train", "sample", "eval"}) CHECK(help.out.find(command) != std::string::npos);
-  const Result train_help = gfn("train --help");
+  const Result train_help = run_gfn("train --help");
   CHECK(train_help.exit_code == 0);
   for (const char* flag : {"--loss", "--pb", "--batch", "--resume", "--sf-bias", "--threads"})
     CHECK(train_help.out.find(flag) != std::string::npos);
-  const Result version = gfn("--version");
+  const Result version = run_gfn("--version");
   CHECK(version.exit_code == 0);
   CHECK(version.out.find("gfn 0.") != std::string::npos);
 }
 
 TEST_CASE("cli: train --json reports the run and its exact metrics") {
-  const Result run = gfn(kSmallRun + " --iters 60 --batch 8 --json");
+  const Result run = run_gfn(kSmallRun + " --iters 60 --batch 8 --json");
   REQUIRE(run.exit_code == 0);
   CHECK(json_value(run.out, "iteration") == "60");
   CHECK(json_value(run.out, "trajectories") == "480");
@@ -99,10 +71,10 @@ TEST_CASE("cli: train --json reports the run and its exact metrics") {
 
 TEST_CASE("cli: a resumed run is bit-identical to an uninterrupted one") {
   const std::string full = scratch_dir("full"), half = scratch_dir("half"), resumed = scratch_dir("resumed");
-  const Result uninterrupted = gfn(kSmallRun + " --iters 40 --eval-every 10 --json --out " + full);
+  const Result uninterrupted = run_gfn(kSmallRun + " --iters 40 --eval-every 10 --json --out " + full);
   REQUIRE(uninterrupted.exit_code == 0);
-  REQUIRE(gfn(kSmallRun + " --iters 20 --eval-every 10 --out " + half).exit_code == 0);
-  const Result continued = gfn("train --quiet --json --resume " + half + "/checkpoint.bin --iters 40 --out " + resumed);
+  REQUIRE(run_gfn(kSmallRun + " --iters 20 --eval-every 10 --out " + half).exit_code == 0);
+  const Result continued = run_gfn("train --quiet --json --resume " + half + "/checkpoint.bin --iters 40 --out " + resumed);
   REQUIRE(continued.exit_code == 0);
   for (const char* key : {"train_loss", "log_z", "l1_exact", "jsd_exact", "l1_empirical", "trajectories", "transitions"})
     CHECK(json_value(continued.out, key) == json_value(uninterrupted.out, key));
@@ -122,12 +94,12 @@ TEST_CASE("cli: a resumed run is bit-identical to an uninterrupted one") {
 
 TEST_CASE("cli: sample and eval read a checkpoint") {
   const std::string dir = scratch_dir("use");
-  REQUIRE(gfn(kSmallRun + " --iters 30 --out " + dir).exit_code == 0);
-  const Result samples = gfn("sample --checkpoint " + dir + "/checkpoint.bin --n 7");
+  REQUIRE(run_gfn(kSmallRun + " --iters 30 --out " + dir).exit_code == 0);
+  const Result samples = run_gfn("sample --checkpoint " + dir + "/checkpoint.bin --n 7");
   CHECK(samples.exit_code == 0);
   CHECK(count_lines(samples.out) == 7);
   CHECK(samples.out.find("log R") != std::string::npos);
-  const Result evaluation = gfn("eval --checkpoint " + dir + "/checkpoint.bin --json --n 100");
+  const Result evaluation = run_gfn("eval --checkpoint " + dir + "/checkpoint.bin --json --n 100");
   CHECK(evaluation.exit_code == 0);
   CHECK(std::stod(json_value(evaluation.out, "l1_exact")) >= 0);
   CHECK(json_value(evaluation.out, "n_modes") == "4");
@@ -156,7 +128,7 @@ TEST_CASE("cli: every bad flag gives one line naming it and a non-zero exit") {
   };
   for (const auto& [arguments, flag] : cases) {
     CAPTURE(arguments);
-    const Result result = gfn(arguments + " --quiet");
+    const Result result = run_gfn(arguments + " --quiet");
     CHECK(result.exit_code != 0);
     CHECK(count_lines(result.err) == 1);
     CHECK(result.err.find(flag) != std::string::npos);
@@ -165,7 +137,7 @@ TEST_CASE("cli: every bad flag gives one line naming it and a non-zero exit") {
 
 TEST_CASE("cli: truncated, corrupted, wrong-version and wrong-environment checkpoints are refused") {
   const std::string dir = scratch_dir("checkpoints");
-  REQUIRE(gfn(kSmallRun + " --iters 5 --out " + dir).exit_code == 0);
+  REQUIRE(run_gfn(kSmallRun + " --iters 5 --out " + dir).exit_code == 0);
   const std::string good = read_file(dir + "/checkpoint.bin");
   REQUIRE(good.size() > 100);
   auto write = [&](const std::string& name, const std::string& bytes) {
@@ -187,28 +159,28 @@ TEST_CASE("cli: truncated, corrupted, wrong-version and wrong-environment checkp
   for (const auto& [path, message] : cases) {
     CAPTURE(path);
     for (const std::string& command : {"sample --checkpoint " + path, "train --quiet --resume " + path}) {
-      const Result result = gfn(command);
+      const Result result = run_gfn(command);
       CHECK(result.exit_code != 0);
       CHECK(count_lines(result.err) == 1);
       CHECK(result.err.find(message) != std::string::npos);
     }
   }
-  const Result other_env = gfn("train --quiet --env grid --resume " + dir + "/checkpoint.bin");
+  const Result other_env = run_gfn("train --quiet --env grid --resume " + dir + "/checkpoint.bin");
   CHECK(other_env.exit_code != 0);
   CHECK(other_env.err.find("does not match the checkpoint") != std::string::npos);
   // Settings are compared as saved, not rounded: lr 1e-7 is not lr 2e-7.
   const std::string tiny = scratch_dir("tiny-lr");
-  REQUIRE(gfn(kSmallRun + " --lr 2e-7 --iters 2 --eval-every 1 --out " + tiny).exit_code == 0);
-  const Result other_lr = gfn("train --quiet --lr 1e-7 --iters 3 --resume " + tiny + "/checkpoint.bin");
+  REQUIRE(run_gfn(kSmallRun + " --lr 2e-7 --iters 2 --eval-every 1 --out " + tiny).exit_code == 0);
+  const Result other_lr = run_gfn("train --quiet --lr 1e-7 --iters 3 --resume " + tiny + "/checkpoint.bin");
   CHECK(other_lr.exit_code != 0);
   CHECK(other_lr.err.find("--lr 1e-07 does not match the checkpoint (2e-07)") != std::string::npos);
-  CHECK(gfn("train --quiet --lr 2e-7 --iters 3 --resume " + tiny + "/checkpoint.bin").exit_code == 0);
+  CHECK(run_gfn("train --quiet --lr 2e-7 --iters 3 --resume " + tiny + "/checkpoint.bin").exit_code == 0);
   // Nothing was lost: the original checkpoint still loads.
-  CHECK(gfn("sample --checkpoint " + dir + "/checkpoint.bin --n 1").exit_code == 0);
+  CHECK(run_gfn("sample --checkpoint " + dir + "/checkpoint.bin --n 1").exit_code == 0);
 }
 
 TEST_CASE("cli: BitSeq training reports modes found and the test-set rank correlation") {
-  const Result run = gfn("train --env bitseq --n 16 --k 4 --hidden 32 --iters 20 --eval-every 10 --json --quiet");
+  const Result run = run_gfn("train --env bitseq --n 16 --k 4 --hidden 32 --iters 20 --eval-every 10 --json --quiet");
   REQUIRE(run.exit_code == 0);
   const double spearman = std::stod(json_value(run.out, "spearman"));
   CHECK(spearman >= -1);
@@ -217,7 +189,7 @@ TEST_CASE("cli: BitSeq training reports modes found and the test-set rank correl
   CHECK(json_value(run.out, "n_modes") == "25");  // the documented default mode rule for n = 16
 
   // A TLM P_B adds the estimate with fill orders sampled from that P_B.
-  const Result tlm = gfn("train --env bitseq --n 16 --k 4 --hidden 32 --pb tlm --iters 20 --eval-every 10 --json --quiet");
+  const Result tlm = run_gfn("train --env bitseq --n 16 --k 4 --hidden 32 --pb tlm --iters 20 --eval-every 10 --json --quiet");
   REQUIRE(tlm.exit_code == 0);
   for (const char* key : {"spearman", "spearman_pb"}) {
     CAPTURE(key);
@@ -230,7 +202,7 @@ TEST_CASE("cli: BitSeq training reports modes found and the test-set rank correl
 
 TEST_CASE("cli: experiment hypergrid-tlm smoke run writes the runs, the summary and the curves") {
   const std::string dir = scratch_dir("experiment");
-  const Result run = gfn("experiment hypergrid-tlm --rewards standard --algos tb,soft-dqn --pb uniform,tlm --iters 20 "
+  const Result run = run_gfn("experiment hypergrid-tlm --rewards standard --algos tb,soft-dqn --pb uniform,tlm --iters 20 "
                          "--eval-every 10 --out " + dir);
   REQUIRE(run.exit_code == 0);
   const std::string summary = read_file(dir + "/summary.csv");
@@ -240,17 +212,17 @@ TEST_CASE("cli: experiment hypergrid-tlm smoke run writes the runs, the summary 
   CHECK(std::filesystem::exists(dir + "/summary.md"));
   CHECK(std::filesystem::exists(dir + "/hypergrid-standard.svg"));
   CHECK(std::filesystem::exists(dir + "/hypergrid-standard-tb-tlm-seed0/metrics.csv"));
-  CHECK(gfn("experiment no-such-protocol --out " + dir).exit_code != 0);
+  CHECK(run_gfn("experiment no-such-protocol --out " + dir).exit_code != 0);
 
   // Started again, the finished runs are read back, not retrained: the same summary.
-  const Result again = gfn("experiment hypergrid-tlm --rewards standard --algos tb,soft-dqn --pb uniform,tlm "
+  const Result again = run_gfn("experiment hypergrid-tlm --rewards standard --algos tb,soft-dqn --pb uniform,tlm "
                            "--iters 20 --eval-every 10 --out " + dir);
   REQUIRE(again.exit_code == 0);
   CHECK(again.out.find("read hypergrid-standard-tb-tlm-seed0") != std::string::npos);
   CHECK(again.out.find("done ") == std::string::npos);
   CHECK(read_file(dir + "/summary.csv") == summary);
   // Another configuration in the same directory is refused, and the finished run is kept.
-  const Result other = gfn("experiment hypergrid-tlm --rewards standard --algos tb --pb uniform --iters 20 "
+  const Result other = run_gfn("experiment hypergrid-tlm --rewards standard --algos tb --pb uniform --iters 20 "
                            "--eval-every 5 --out " + dir);
   CHECK(other.exit_code != 0);
   CHECK(other.err.find("holds a run of another configuration") != std::string::npos);
@@ -260,7 +232,7 @@ TEST_CASE("cli: experiment hypergrid-tlm smoke run writes the runs, the summary 
 
 TEST_CASE("cli: experiment bitseq-tlm smoke run reports modes and Spearman and draws both curves") {
   const std::string dir = scratch_dir("experiment-bitseq");
-  const Result run = gfn("experiment bitseq-tlm --algos tb --pb uniform --iters 3 --eval-every 3 --out " + dir);
+  const Result run = run_gfn("experiment bitseq-tlm --algos tb --pb uniform --iters 3 --eval-every 3 --out " + dir);
   REQUIRE(run.exit_code == 0);
   const std::string summary = read_file(dir + "/summary.csv");
   REQUIRE(count_lines(summary) == 2);

@@ -23,41 +23,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "support/cli_runner.hpp"
+
 namespace {
 
-struct Result {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string scratch_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("gfn-interrupt-test-" + std::to_string(getpid()) + "-" + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir.string();
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-Result gfn(const std::string& arguments) {
-  static int counter = 0;
-  const std::string err_path = scratch_dir("stderr-" + std::to_string(counter++)) + "/stderr";
-  const std::string command = std::string(GFN_CLI_PATH) + " " + arguments + " 2>" + err_path;
-  Result result;
-  std::FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buffer[4096];
-  size_t n;
-  while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.out.append(buffer, n);
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.err = read_file(err_path);
-  return result;
-}
+using gfn::testing::run_gfn;
+using gfn::testing::read_file;
+using gfn::testing::scratch_dir;
+using Result = gfn::testing::CliResult;
 
 // Starts `gfn train <arguments>` (output to files in `dir`), sends `signal_number` after `delay` (and,
 // when `after_first_row`, once dir/metrics.csv has a row, so the run is past its start-up), and returns
@@ -141,7 +114,7 @@ std::string joined(const std::vector<std::string>& arguments) {
 
 TEST_CASE("cli: SIGINT, and SIGKILL at random moments, lose nothing that --resume cannot recover exactly") {
   const std::string reference_dir = scratch_dir("reference");
-  const Result reference = gfn("train" + joined(kRun) + " --json --out " + reference_dir);
+  const Result reference = run_gfn("train" + joined(kRun) + " --json --out " + reference_dir);
   REQUIRE(reference.exit_code == 0);
 
   // SIGINT: the run stops after its iteration, saves, says how to resume and exits with 130.
@@ -157,7 +130,7 @@ TEST_CASE("cli: SIGINT, and SIGKILL at random moments, lose nothing that --resum
     CHECK(WEXITSTATUS(status) == 130);
     CHECK(message.find("continue with: gfn train --resume " + interrupted + "/checkpoint.bin") != std::string::npos);
   }
-  const Result resumed = gfn("train --resume " + interrupted + "/checkpoint.bin --out " + interrupted +
+  const Result resumed = run_gfn("train --resume " + interrupted + "/checkpoint.bin --out " + interrupted +
                              " --threads 1 --quiet --json");
   REQUIRE(resumed.exit_code == 0);
   for (const char* key : kCompared) {
@@ -183,13 +156,13 @@ TEST_CASE("cli: SIGINT, and SIGKILL at random moments, lose nothing that --resum
     if (!csv.empty()) CHECK(whole_rows(csv));
     std::string resume;
     if (std::filesystem::exists(dir + "/checkpoint.bin")) {
-      CHECK(gfn("eval --checkpoint " + dir + "/checkpoint.bin --n 10").exit_code == 0);  // it loads
+      CHECK(run_gfn("eval --checkpoint " + dir + "/checkpoint.bin --n 10").exit_code == 0);  // it loads
       resume = "train --resume " + dir + "/checkpoint.bin --out " + dir + " --threads 1 --quiet --json";
     } else {
       ++killed_before_first_checkpoint;
       resume = "train" + joined(kRun) + " --json --out " + dir;  // nothing to resume yet: start again
     }
-    const Result finished = gfn(resume);
+    const Result finished = run_gfn(resume);
     REQUIRE(finished.exit_code == 0);
     for (const char* key : kCompared) {
       CAPTURE(key);
@@ -205,29 +178,29 @@ TEST_CASE("cli: SIGINT, and SIGKILL at random moments, lose nothing that --resum
 TEST_CASE("cli: --out holding a run is refused unless --resume continues it or --force overwrites it") {
   const std::string dir = scratch_dir("collision");
   const std::string run = "train --hidden 16 --iters 20 --eval-every 10 --quiet --out " + dir;
-  REQUIRE(gfn(run).exit_code == 0);
-  const Result same = gfn(run);
+  REQUIRE(run_gfn(run).exit_code == 0);
+  const Result same = run_gfn(run);
   CHECK(same.exit_code != 0);
   CHECK(same.err.find("continue it with --resume") != std::string::npos);
-  const Result other = gfn(run + " --lr 0.01");
+  const Result other = run_gfn(run + " --lr 0.01");
   CHECK(other.exit_code != 0);
   CHECK(other.err.find("holds a run of another configuration") != std::string::npos);
   CHECK(read_file(dir + "/config.json").find("\"lr\": 0.001") != std::string::npos);  // untouched
-  CHECK(gfn(run + " --lr 0.01 --force").exit_code == 0);
+  CHECK(run_gfn(run + " --lr 0.01 --force").exit_code == 0);
   CHECK(read_file(dir + "/config.json").find("\"lr\": 0.01") != std::string::npos);
 }
 
 TEST_CASE("cli: a setting of the table reaches help, config.json, validation and the resume check") {
-  const Result help = gfn("train --help");
+  const Result help = run_gfn("train --help");
   CHECK(help.out.find("--max-grad-norm") != std::string::npos);
-  const Result bad = gfn("train --max-grad-norm -1 --quiet");
+  const Result bad = run_gfn("train --max-grad-norm -1 --quiet");
   CHECK(bad.exit_code != 0);
   CHECK(bad.err.find("--max-grad-norm must be non-negative (got -1)") != std::string::npos);
   const std::string dir = scratch_dir("setting");
-  REQUIRE(gfn("train --hidden 16 --iters 10 --eval-every 5 --max-grad-norm 2.5 --quiet --out " + dir).exit_code == 0);
+  REQUIRE(run_gfn("train --hidden 16 --iters 10 --eval-every 5 --max-grad-norm 2.5 --quiet --out " + dir).exit_code == 0);
   CHECK(read_file(dir + "/config.json").find("\"max_grad_norm\": 2.5") != std::string::npos);
-  const Result mismatch = gfn("train --resume " + dir + "/checkpoint.bin --max-grad-norm 3 --iters 20 --quiet");
+  const Result mismatch = run_gfn("train --resume " + dir + "/checkpoint.bin --max-grad-norm 3 --iters 20 --quiet");
   CHECK(mismatch.exit_code != 0);
   CHECK(mismatch.err.find("--max-grad-norm 3 does not match the checkpoint (2.5)") != std::string::npos);
-  CHECK(gfn("train --resume " + dir + "/checkpoint.bin --max-grad-norm 2.5 --iters 20 --quiet").exit_code == 0);
+  CHECK(run_gfn("train --resume " + dir + "/checkpoint.bin --max-grad-norm 2.5 --iters 20 --quiet").exit_code == 0);
 }
