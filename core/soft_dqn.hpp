@@ -11,14 +11,15 @@
 // (tau 0.25) after each update. No importance-sampling correction of the replay distribution.
 #pragma once
 
+#include <limits>
 #include <memory>
 #include <vector>
 
 #include "core/adam.hpp"
 #include "core/checkpoint.hpp"
 #include "core/model.hpp"
-#include "core/objectives.hpp"
 #include "core/replay_buffer.hpp"
+#include "core/training_diverged.hpp"
 #include "core/trajectories.hpp"
 
 namespace gfn {

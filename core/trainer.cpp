@@ -13,8 +13,8 @@ namespace gfn {
 
 namespace {
 
-ModelConfig with_estimators(ModelConfig config, LossKind kind) {
-  require_estimators(kind, config);
+ModelConfig with_estimators(ModelConfig config, const std::string& loss) {
+  require_estimators(loss, config);
   return config;
 }
 
@@ -22,7 +22,7 @@ ModelConfig with_estimators(ModelConfig config, LossKind kind) {
 
 Trainer::Trainer(const Environment& env, const ModelConfig& model_config, const TrainConfig& config)
     : config_(config),
-      model_(env, with_estimators(model_config, config.objective.kind), config.seed),
+      model_(env, with_estimators(model_config, config.objective.loss), config.seed),
       adam_(model_.store(), {AdamGroup{config.learning_rate, config.weight_decay}, AdamGroup{config.log_z_learning_rate, 0}}),
       sampler_(model_, config.block_size),
       replay_buffer_(config.replay, env.state_width()),
@@ -31,28 +31,30 @@ Trainer::Trainer(const Environment& env, const ModelConfig& model_config, const 
   if (config.batch < 1) throw std::invalid_argument("--batch must be at least 1");
   if (!(config.replay_ratio >= 0 && config.replay_ratio < 1))
     throw std::invalid_argument("--replay-ratio must be in [0, 1)");
-  if (config.objective.kind == LossKind::ModifiedDetailedBalance && env.exit_action() < 0)
-    throw std::invalid_argument("--loss modified-db needs an environment where every state can exit");
+  const ObjectiveSpec& objective = objective_spec(config.objective.loss);
+  if (objective.needs_exit && env.exit_action() < 0)
+    throw std::invalid_argument("--loss " + config.objective.loss + " needs an environment where every state can exit");
   if (model_.has_backward_network()) {
     backward_adam_ = Adam<float>(model_.backward_store(), {AdamGroup{config.learning_rate, config.weight_decay}});
     backward_gradient_ = model_.backward_store().make_gradient();
   }
-  const bool dqn = config.objective.kind == LossKind::SoftDqn || config.objective.kind == LossKind::MunchausenDqn;
+  const bool dqn = objective.learner != Learner::Blocks;
   if (dqn && (config.replay_ratio > 0 || config.local_search.backtrack > 0))
     throw std::invalid_argument("--replay-ratio and --ls-backtrack apply to the balance objectives, not to " +
-                                loss_name(config.objective.kind));
+                                config.objective.loss);
   // Local search adds one refined trajectory per fresh one (at most batch fresh: the first iteration).
   max_trajectories_ = config.batch * (config.local_search.backtrack > 0 ? 2 : 1);
   const int n_blocks = dqn ? 1 : (max_trajectories_ + config.block_size - 1) / config.block_size;
   if (dqn) {
     SoftDqnConfig dqn_config = config.dqn;
-    dqn_config.munchausen = config.objective.kind == LossKind::MunchausenDqn;
+    dqn_config.munchausen = objective.learner == Learner::MunchausenDqn;
     dqn_config.log_reward_floor = config.objective.log_reward_floor;
     dqn_ = std::make_unique<SoftDqnLearner>(model_, dqn_config, config.seed);
   }
   for (int b = 0; b < n_blocks; ++b) {
     blocks_.push_back(std::make_unique<Block>());
     blocks_.back()->gradient = model_.store().make_gradient();
+    if (!dqn) blocks_.back()->objective = make_block_objective<float>(config.objective);
   }
 }
 
@@ -168,26 +170,25 @@ IterationResult Trainer::step() {
     return result;
   }
 
-  // Each block builds its loss and, unless ZVar still needs the batch mean, runs backward at once
-  // while its tape is hot in cache.
+  // Each block builds its loss and runs backward at once while its tape is hot in cache, unless the
+  // objective needs a batch-wide total first (two phases, see core/objective.hpp).
   start = Clock::now();
-  const bool two_phase = config_.objective.kind == LossKind::LogPartitionVariance;
+  const bool two_phase = blocks_[0]->objective->needs_batch_total();
   parallel_for(n_blocks, [&](int64_t b) {
     Block& block = *blocks_[b];
     const auto block_start = Clock::now();
     const int first = int(b) * config_.block_size;
-    block.loss = block.objective.build(block.tape, &block.gradient, model_, config_.objective, batch_, counts, first,
-                                       std::min(config_.block_size, batch_size - first));
+    block.loss = block.objective->build(block.tape, &block.gradient, model_, batch_, counts, first,
+                                        std::min(config_.block_size, batch_size - first));
     block.forward_seconds = seconds_since(block_start);
     if (!two_phase) block.backward_seconds = run_backward(block);
   });
   if (two_phase) {
-    double total = 0;
-    for (int b = 0; b < n_blocks; ++b) total += double(blocks_[b]->tape.value(blocks_[b]->objective.zeta()).sum());
-    const float mean_zeta = float(total / batch_size);
+    double total = 0;  // in block order, whatever the thread count
+    for (int b = 0; b < n_blocks; ++b) total += blocks_[b]->objective->block_total(blocks_[b]->tape);
     parallel_for(n_blocks, [&](int64_t b) {
       Block& block = *blocks_[b];
-      block.loss = block.objective.finish_log_partition_variance(block.tape, mean_zeta, counts);
+      block.loss = block.objective->finish(block.tape, total, counts);
       block.backward_seconds = run_backward(block);
     });
   }
@@ -205,7 +206,7 @@ IterationResult Trainer::step() {
   }
   if (!std::isfinite(loss))
     throw TrainingDiverged("training diverged at iteration " + std::to_string(iteration_ + 1) + ": the " +
-                           loss_name(config_.objective.kind) + " loss is " + std::to_string(loss));
+                           config_.objective.loss + " loss is " + std::to_string(loss));
   if (!Eigen::Map<const Eigen::ArrayXf>(gradient.data(), size).allFinite()) {
     std::string parameter = "?";
     for (int id = 0; id < model_.store().size() && parameter == "?"; ++id) {

@@ -10,6 +10,10 @@
 // Deterministic: given the seed, the loss history and parameters are bit-identical on any thread
 // count (fixed blocks, per-trajectory random streams, fixed reduction order).
 //
+// Thread contract: thread-compatible, not thread-safe: one thread calls step() (which runs its own
+// parallel regions) and the accessors; never two threads on one Trainer. Not copyable or movable:
+// the Sampler and the SoftDqnLearner it owns hold references to its model.
+//
 //   Trainer trainer(env, model_config, train_config);
 //   for (int i = 0; i < 1000; ++i) trainer.step();
 #pragma once
@@ -75,6 +79,8 @@ struct IterationResult {
 class Trainer {
  public:
   Trainer(const Environment& env, const ModelConfig& model_config, const TrainConfig& config);
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
 
   IterationResult step();
 
@@ -102,7 +108,7 @@ class Trainer {
   struct Block {
     Tape<float> tape;
     FlatVector<float> gradient;
-    BlockObjective<float> objective;
+    std::unique_ptr<BlockObjective<float>> objective;  // none for the soft-DQN learners
     NodeId loss = -1;
     double forward_seconds = 0, backward_seconds = 0;
   };

@@ -44,12 +44,12 @@ History train_on_threads(const Environment& env, const ModelConfig& model_config
   return history;
 }
 
-void check_thread_invariance(LossKind kind, const ModelConfig& model_config, SamplingOptions sampling = {}) {
-  CAPTURE(loss_name(kind));
+void check_thread_invariance(const std::string& kind, const ModelConfig& model_config, SamplingOptions sampling = {}) {
+  CAPTURE(kind);
   if (!testing::can_compare_thread_counts()) return;
   const HyperGrid env(2, 8, "medium");
   TrainConfig config;
-  config.objective.kind = kind;
+  config.objective.loss = kind;
   config.objective.log_reward_floor = -12;
   config.batch = 64;
   config.block_size = 16;
@@ -70,24 +70,23 @@ void check_thread_invariance(LossKind kind, const ModelConfig& model_config, Sam
 }
 
 TEST_CASE("core: trainer is bit-identical on 1 and 2 threads (TB, MLP 2x256, batch 64, 4 blocks, 20 iterations)") {
-  check_thread_invariance(LossKind::TrajectoryBalance, ModelConfig{});
+  check_thread_invariance("tb", ModelConfig{});
 }
 
 TEST_CASE("core: trainer is bit-identical on 1 and 2 threads (ZVar, two-phase, MLP 2x256, batch 64, 4 blocks)") {
-  check_thread_invariance(LossKind::LogPartitionVariance, ModelConfig{});
+  check_thread_invariance("zvar", ModelConfig{});
 }
 
 TEST_CASE("core: trainer is bit-identical on 1 and 2 threads (DB, modified DB, SubTB, FM; off-policy TB; MLP 2x64)") {
   ModelConfig small;
   small.hidden = {64, 64};
-  for (LossKind kind : {LossKind::DetailedBalance, LossKind::ModifiedDetailedBalance, LossKind::SubTrajectoryBalance,
-                        LossKind::FlowMatching})
+  for (const std::string kind : {"db", "modified-db", "subtb", "fm"})
     check_thread_invariance(kind, small);
   SamplingOptions off_policy;
   off_policy.temperature = 1.5;
   off_policy.epsilon = 0.1;
   off_policy.sf_bias = 0.5;
-  check_thread_invariance(LossKind::TrajectoryBalance, small, off_policy);
+  check_thread_invariance("tb", small, off_policy);
 }
 
 // ---- Convergence. ----
@@ -98,9 +97,9 @@ struct RunResult {
   double log_z_error = 0;    // |log Z - log Z_true| (TB), NaN otherwise
 };
 
-TrainConfig convergence_config(LossKind kind) {
+TrainConfig convergence_config(const std::string& kind) {
   TrainConfig config;
-  config.objective.kind = kind;
+  config.objective.loss = kind;
   config.objective.log_reward_floor = -12;
   config.batch = 16;
   config.seed = 0;
@@ -117,7 +116,7 @@ RunResult train(const ModelConfig& model_config, const TrainConfig& config, int 
   for (int i = 0; i < iterations; ++i) trainer.step();
   result.l1 = testing::exact_metrics(trainer.model(), all).l1;
   result.log_z_error = std::abs(double(trainer.model().log_z_value()) - all.log_z());
-  MESSAGE(loss_name(config.objective.kind) << ": exact L1 " << result.initial_l1 << " -> " << result.l1 << " after "
+  MESSAGE(config.objective.loss << ": exact L1 " << result.initial_l1 << " -> " << result.l1 << " after "
                                            << iterations << " iterations, |log Z error| " << result.log_z_error);
   return result;
 }
@@ -130,34 +129,34 @@ void check_converged(const RunResult& result, double bar) {
 
 TEST_CASE("core: TB converges on HyperGrid 8x8 (exact L1 <= 0.01 and |log Z error| < 0.05 at 1000 iterations)") {
   // Measured at 1000 (seeds 0-5): L1 0.0008-0.0059, |log Z error| <= 0.001.
-  const RunResult result = train(ModelConfig{}, convergence_config(LossKind::TrajectoryBalance), 1000);
+  const RunResult result = train(ModelConfig{}, convergence_config("tb"), 1000);
   check_converged(result, 0.01);
   CHECK(result.log_z_error < 0.05);
 }
 
 TEST_CASE("core: DB converges on HyperGrid 8x8 (exact L1 <= 0.05 at 1000 iterations)") {
   // Measured at 1000 (seeds 0-5): 0.0002-0.0008.
-  check_converged(train(ModelConfig{}, convergence_config(LossKind::DetailedBalance), 1000), 0.05);
+  check_converged(train(ModelConfig{}, convergence_config("db"), 1000), 0.05);
 }
 
 TEST_CASE("core: modified DB converges on HyperGrid 8x8 (exact L1 <= 0.05 at 1000 iterations)") {
   // Measured at 1000 (seeds 0-5): 0.0001-0.0003.
-  check_converged(train(ModelConfig{}, convergence_config(LossKind::ModifiedDetailedBalance), 1000), 0.05);
+  check_converged(train(ModelConfig{}, convergence_config("modified-db"), 1000), 0.05);
 }
 
 TEST_CASE("core: SubTB(0.9) converges on HyperGrid 8x8 (exact L1 <= 0.05 at 1000 iterations)") {
   // Measured at 1000 (seeds 0-5): 0.0010-0.0084.
-  check_converged(train(ModelConfig{}, convergence_config(LossKind::SubTrajectoryBalance), 1000), 0.05);
+  check_converged(train(ModelConfig{}, convergence_config("subtb"), 1000), 0.05);
 }
 
 TEST_CASE("core: ZVar converges on HyperGrid 8x8 (exact L1 <= 0.05 at 1000 iterations)") {
   // Measured at 1000 (seeds 0-5): 0.0007-0.0056.
-  check_converged(train(ModelConfig{}, convergence_config(LossKind::LogPartitionVariance), 1000), 0.05);
+  check_converged(train(ModelConfig{}, convergence_config("zvar"), 1000), 0.05);
 }
 
 TEST_CASE("core: FM converges on HyperGrid 8x8 (exact L1 <= 0.05 at 1000 iterations)") {
   // Measured at 1000 (seeds 0-5): 0.0005-0.0022.
-  check_converged(train(ModelConfig{}, convergence_config(LossKind::FlowMatching), 1000), 0.05);
+  check_converged(train(ModelConfig{}, convergence_config("fm"), 1000), 0.05);
 }
 
 TEST_CASE("core: tabular TB converges on HyperGrid 8x8 (lr 0.01, exact L1 <= 0.01, |log Z error| < 0.05 at 1500)") {
@@ -165,7 +164,7 @@ TEST_CASE("core: tabular TB converges on HyperGrid 8x8 (lr 0.01, exact L1 <= 0.0
   // Measured at 1500 (seeds 0-2): L1 ~1e-4, |log Z error| ~1e-4.
   ModelConfig model_config;
   model_config.tabular = true;
-  TrainConfig config = convergence_config(LossKind::TrajectoryBalance);
+  TrainConfig config = convergence_config("tb");
   config.learning_rate = 0.01;
   const RunResult result = train(model_config, config, 1500);
   check_converged(result, 0.01);
@@ -176,7 +175,7 @@ TEST_CASE("core: tabular TB converges on HyperGrid 8x8 (lr 0.01, exact L1 <= 0.0
 // on-policy log-probabilities, so TB's log Z and P_F still converge to log Z_true and R/Z. A loss
 // that used the modified log-probabilities would be off by far more than these bars.
 void check_off_policy(const SamplingOptions& sampling) {
-  TrainConfig config = convergence_config(LossKind::TrajectoryBalance);
+  TrainConfig config = convergence_config("tb");
   config.sampling = sampling;
   const RunResult result = train(ModelConfig{}, config, 1000);
   CHECK(result.log_z_error < 0.02);
@@ -224,7 +223,7 @@ TEST_CASE("core: DB without a log-reward floor on the impossible preset throws T
   // R0 = 0: log R = -inf off the modes, so an exit residual log F + log P_F - log R is +inf.
   const HyperGrid env(2, 8, "impossible");
   TrainConfig config;
-  config.objective.kind = LossKind::DetailedBalance;
+  config.objective.loss = "db";
   config.seed = 3;
   Trainer trainer(env, ModelConfig{}, config);
   const FlatVector<float> before = trainer.model().store().values();
