@@ -40,13 +40,16 @@ const ObjectiveSpec kObjectives[] = {
 
 }  // namespace
 
+std::string objective_names() {
+  std::string names;
+  for (const ObjectiveSpec& spec : kObjectives) names += (names.empty() ? "" : ", ") + std::string(spec.name);
+  return names;
+}
+
 const ObjectiveSpec& objective_spec(const std::string& name) {
-  std::string known;
-  for (const ObjectiveSpec& spec : kObjectives) {
+  for (const ObjectiveSpec& spec : kObjectives)
     if (name == spec.name) return spec;
-    known += (known.empty() ? "" : ", ") + std::string(spec.name);
-  }
-  throw std::invalid_argument("--loss: unknown objective '" + name + "' (" + known + ")");
+  throw std::invalid_argument("--loss: unknown objective '" + name + "' (" + objective_names() + ")");
 }
 
 void require_estimators(const std::string& loss, ModelConfig& config) {

@@ -39,6 +39,9 @@ struct ObjectiveSpec {
   BlockObjectiveFactory<double> make_double = nullptr;
 };
 
+// The names of all objectives in table order, comma-separated: "tb, db, ...".
+std::string objective_names();
+
 // The objective called `name`; throws std::invalid_argument naming the known ones.
 const ObjectiveSpec& objective_spec(const std::string& name);
 

@@ -375,6 +375,36 @@ TEST_CASE("core: objectives, batch-wide counts of a hand batch, modified DB refu
   CHECK_THROWS_AS(library_loss(model, config, final_batch, {0}, nullptr), std::invalid_argument);
 }
 
+TEST_CASE("core: objectives registry: names, estimators, factories and the error for an unknown name") {
+  CHECK(objective_names() == "tb, db, modified-db, subtb, zvar, fm, soft-dqn, munchausen-dqn");
+  for (const char* name : kAllLosses) {
+    CAPTURE(name);
+    const ObjectiveSpec& spec = objective_spec(name);
+    CHECK(std::string(spec.name) == name);
+    CHECK(spec.learner == Learner::Blocks);
+    ModelConfig model_config;
+    require_estimators(name, model_config);
+    CHECK(model_config.log_z == (std::string(name) == "tb"));
+    CHECK(model_config.state_flow == (std::string(name) == "db" || std::string(name) == "subtb"));
+    CHECK(spec.needs_exit == (std::string(name) == "modified-db"));
+    ObjectiveConfig config;
+    config.loss = name;
+    CHECK(make_block_objective<float>(config) != nullptr);
+    CHECK(make_block_objective<double>(config)->needs_batch_total() == (std::string(name) == "zvar"));
+  }
+  CHECK(objective_spec("soft-dqn").learner == Learner::SoftDqn);
+  CHECK(objective_spec("munchausen-dqn").learner == Learner::MunchausenDqn);
+  ObjectiveConfig dqn;
+  dqn.loss = "soft-dqn";
+  CHECK_THROWS_AS(make_block_objective<float>(dqn), std::invalid_argument);
+  try {
+    objective_spec("tbb");
+    FAIL("no exception");
+  } catch (const std::invalid_argument& error) {
+    CHECK(std::string(error.what()) == "--loss: unknown objective 'tbb' (" + objective_names() + ")");
+  }
+}
+
 // ---- 2. Finite differences. ----
 
 ModelConfig mlp_config(bool tied) {
