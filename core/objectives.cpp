@@ -2,6 +2,7 @@
 #include "core/objectives.hpp"
 
 #include <stdexcept>
+#include <vector>
 
 #include "core/objectives/detailed_balance.hpp"
 #include "core/objectives/flow_matching.hpp"
@@ -16,8 +17,8 @@ namespace {
 
 // The factory pair of a block objective class template.
 template <template <typename> class Objective>
-ObjectiveSpec blocks(const char* name, bool log_z, bool state_flow, bool needs_exit) {
-  return {name, log_z, state_flow, needs_exit, Learner::Blocks,
+ObjectiveSpec blocks(const char* name, bool log_z, bool state_flow, bool needs_exit, bool reward_floor) {
+  return {name, log_z, state_flow, needs_exit, reward_floor, Learner::Blocks,
           [](const ObjectiveConfig& config) -> std::unique_ptr<BlockObjective<float>> {
             return std::make_unique<Objective<float>>(config);
           },
@@ -27,29 +28,32 @@ ObjectiveSpec blocks(const char* name, bool log_z, bool state_flow, bool needs_e
 }
 
 const ObjectiveSpec kObjectives[] = {
-    //                              name           log Z  log F  exit
-    blocks<TrajectoryBalance>      ("tb",          true,  false, false),
-    blocks<DetailedBalance>        ("db",          false, true,  false),
-    blocks<ModifiedDetailedBalance>("modified-db", false, false, true),
-    blocks<SubtrajectoryBalance>   ("subtb",       false, true,  false),
-    blocks<LogPartitionVariance>   ("zvar",        false, false, false),
-    blocks<FlowMatching>           ("fm",          false, false, false),
-    {"soft-dqn", false, false, false, Learner::SoftDqn},
-    {"munchausen-dqn", false, false, false, Learner::MunchausenDqn},
+    //                              name           log Z  log F  exit   floor
+    blocks<TrajectoryBalance>      ("tb",          true,  false, false, true),
+    blocks<DetailedBalance>        ("db",          false, true,  false, false),
+    blocks<ModifiedDetailedBalance>("modified-db", false, false, true,  false),
+    blocks<SubtrajectoryBalance>   ("subtb",       false, true,  false, true),
+    blocks<LogPartitionVariance>   ("zvar",        false, false, false, false),
+    blocks<FlowMatching>           ("fm",          false, false, false, false),
+    {"soft-dqn",                                   false, false, false, false, Learner::SoftDqn},
+    {"munchausen-dqn",                             false, false, false, false, Learner::MunchausenDqn},
 };
 
 }  // namespace
 
-std::string objective_names() {
-  std::string names;
-  for (const ObjectiveSpec& spec : kObjectives) names += (names.empty() ? "" : ", ") + std::string(spec.name);
+std::vector<std::string> objective_names() {
+  std::vector<std::string> names;
+  for (const ObjectiveSpec& spec : kObjectives) names.push_back(spec.name);
   return names;
 }
 
 const ObjectiveSpec& objective_spec(const std::string& name) {
-  for (const ObjectiveSpec& spec : kObjectives)
+  std::string known;
+  for (const ObjectiveSpec& spec : kObjectives) {
     if (name == spec.name) return spec;
-  throw std::invalid_argument("--loss: unknown objective '" + name + "' (" + objective_names() + ")");
+    known += (known.empty() ? "" : ", ") + std::string(spec.name);
+  }
+  throw std::invalid_argument("--loss: unknown objective '" + name + "' (" + known + ")");
 }
 
 void require_estimators(const std::string& loss, ModelConfig& config) {

@@ -16,6 +16,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/objective.hpp"
 #include "core/objectives/backward_likelihood.hpp"
@@ -34,13 +35,14 @@ struct ObjectiveSpec {
   bool log_z;          // the model needs a log Z estimator
   bool state_flow;     // the model needs a log F(s) estimator
   bool needs_exit;     // the environment must let every state exit
+  bool reward_floor;   // log R is floored at the environment's default floor unless told otherwise
   Learner learner;
   BlockObjectiveFactory<float> make_float = nullptr;  // Learner::Blocks only
   BlockObjectiveFactory<double> make_double = nullptr;
 };
 
-// The names of all objectives in table order, comma-separated: "tb, db, ...".
-std::string objective_names();
+// The names of all objectives, in table order: tb, db, ...
+std::vector<std::string> objective_names();
 
 // The objective called `name`; throws std::invalid_argument naming the known ones.
 const ObjectiveSpec& objective_spec(const std::string& name);

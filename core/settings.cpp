@@ -74,12 +74,6 @@ SettingCheck automatic(SettingCheck check) {
   return check;
 }
 
-std::vector<std::string> loss_names() {
-  std::vector<std::string> names;
-  for (int kind = 0; kind <= int(LossKind::MunchausenDqn); ++kind) names.push_back(loss_name(LossKind(kind)));
-  return names;
-}
-
 std::vector<std::string> backward_policy_names() {
   std::vector<std::string> names;
   for (int policy = 0; policy <= int(BackwardPolicy::Pessimistic); ++policy)
@@ -172,7 +166,7 @@ const SettingsTable& run_settings_table() {
          R::Identity, kBitSeq}
     });
     group("Objective", {
-        {"loss", &S::loss, "tb", one_of(loss_names()), "Objective", R::Identity, kEveryRun},
+        {"loss", &S::loss, "tb", one_of(objective_names()), "Objective", R::Identity, kEveryRun},
         {"subtb_lambda", &S::subtb_lambda, "0.9", positive(), "SubTB geometric weight", R::Identity, kSubTb},
         {"log_reward_floor", &S::log_reward_floor, "auto", automatic(any_number()),
          "log R is clipped below at this (-inf: no floor; auto: none, but for tb and subtb the environment's: " +
@@ -485,7 +479,7 @@ TrainConfig RunSettings::train_config() const {
   if (std::isnan(log_reward_floor) || std::isnan(lambda) || std::isnan(epsilon))
     throw std::logic_error("RunSettings::train_config: call resolve_defaults first");
   TrainConfig config;
-  config.objective.kind = loss_kind_from_name(loss);
+  config.objective.loss = loss;
   config.objective.subtb_lambda = subtb_lambda;
   config.objective.log_reward_floor = log_reward_floor;
   config.dqn.munchausen_alpha = munchausen_alpha;
@@ -509,17 +503,17 @@ TrainConfig RunSettings::train_config() const {
   return config;
 }
 
-double default_log_reward_floor(const Environment& env, LossKind loss) {
-  const bool floored = loss == LossKind::TrajectoryBalance || loss == LossKind::SubTrajectoryBalance;
-  return floored ? env.training_defaults().log_reward_floor : -std::numeric_limits<double>::infinity();
+double default_log_reward_floor(const Environment& env, const std::string& loss) {
+  return objective_spec(loss).reward_floor ? env.training_defaults().log_reward_floor
+                                           : -std::numeric_limits<double>::infinity();
 }
 
-double default_dqn_lambda(LossKind loss, double munchausen_alpha) {
-  return loss == LossKind::MunchausenDqn ? 1 / (1 - munchausen_alpha) : 1.0;
+double default_dqn_lambda(const std::string& loss, double munchausen_alpha) {
+  return objective_spec(loss).learner == Learner::MunchausenDqn ? 1 / (1 - munchausen_alpha) : 1.0;
 }
 
 void resolve_defaults(RunSettings& settings, const Environment& env) {
-  const LossKind loss = loss_kind_from_name(settings.loss);
+  const std::string& loss = settings.loss;
   if (std::isnan(settings.log_reward_floor)) settings.log_reward_floor = default_log_reward_floor(env, loss);
   if (std::isnan(settings.lambda)) settings.lambda = default_dqn_lambda(loss, settings.munchausen_alpha);
   if (std::isnan(settings.epsilon)) settings.epsilon = env.training_defaults().epsilon;

@@ -151,8 +151,8 @@ RunSettings resume_settings(const RunSettings& saved, const RunSettings& request
 //   lambda            1 / (1 - munchausen_alpha) for munchausen-dqn, else 1
 //   lr_period         0 means iters
 void resolve_defaults(RunSettings& settings, const Environment& env);
-double default_log_reward_floor(const Environment& env, LossKind loss);
-double default_dqn_lambda(LossKind loss, double munchausen_alpha);
+double default_log_reward_floor(const Environment& env, const std::string& loss);
+double default_dqn_lambda(const std::string& loss, double munchausen_alpha);
 
 // The shortest of 15 or 17 significant digits that reads back as the same double ("auto" for NaN).
 std::string format_setting(double value);

@@ -376,7 +376,8 @@ TEST_CASE("core: objectives, batch-wide counts of a hand batch, modified DB refu
 }
 
 TEST_CASE("core: objectives registry: names, estimators, factories and the error for an unknown name") {
-  CHECK(objective_names() == "tb, db, modified-db, subtb, zvar, fm, soft-dqn, munchausen-dqn");
+  CHECK(objective_names() ==
+        std::vector<std::string>{"tb", "db", "modified-db", "subtb", "zvar", "fm", "soft-dqn", "munchausen-dqn"});
   for (const char* name : kAllLosses) {
     CAPTURE(name);
     const ObjectiveSpec& spec = objective_spec(name);
@@ -387,6 +388,7 @@ TEST_CASE("core: objectives registry: names, estimators, factories and the error
     CHECK(model_config.log_z == (std::string(name) == "tb"));
     CHECK(model_config.state_flow == (std::string(name) == "db" || std::string(name) == "subtb"));
     CHECK(spec.needs_exit == (std::string(name) == "modified-db"));
+    CHECK(spec.reward_floor == (std::string(name) == "tb" || std::string(name) == "subtb"));
     ObjectiveConfig config;
     config.loss = name;
     CHECK(make_block_objective<float>(config) != nullptr);
@@ -401,7 +403,8 @@ TEST_CASE("core: objectives registry: names, estimators, factories and the error
     objective_spec("tbb");
     FAIL("no exception");
   } catch (const std::invalid_argument& error) {
-    CHECK(std::string(error.what()) == "--loss: unknown objective 'tbb' (" + objective_names() + ")");
+    CHECK(std::string(error.what()) ==
+          "--loss: unknown objective 'tbb' (tb, db, modified-db, subtb, zvar, fm, soft-dqn, munchausen-dqn)");
   }
 }
 
