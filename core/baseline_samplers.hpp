@@ -26,7 +26,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/random.hpp"
+#include "util/random.hpp"
 #include "envs/environment.hpp"
 
 namespace gfn {

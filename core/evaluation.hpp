@@ -5,6 +5,9 @@
 // or u(x) for a final state), compared with p = R/Z: L1 (sum over states), JSD and KL(p || P_T).
 // Empirical: a sliding window of the last W terminal states visited in training against p, reported
 // both as the sum over states and as the per-state mean (the TLM papers' number), and modes found.
+//
+// Thread contract: terminating_distribution runs its own parallel region and only reads the model;
+// TerminalWindow and ModeTracker are thread-compatible (one writer at a time, const reads may share).
 #pragma once
 
 #include <cstdint>

@@ -6,6 +6,10 @@
 // The input is either a dense B x I node or a K-sparse encoding (K active positions per row), for
 // which the first layer is an embedding sum (gather rows of W) instead of a dense GEMM.
 //
+// Thread contract: after construction an Mlp is read-only (it holds parameter ids, the values live in
+// the ParameterStore): forward passes may run on many threads at once, each with its own tape and
+// gradient buffer, while nobody writes the store.
+//
 //   Mlp<float> net(store, "pf", {.input_width = 32, .hidden = {256, 256}, .heads = {5}}, rng);
 //   net.forward_sparse(tape, store, &gradient, active, B, K, &logits);   // logits: B x 5
 #pragma once
@@ -14,7 +18,7 @@
 #include <vector>
 
 #include "autodiff/tape.hpp"
-#include "core/random.hpp"
+#include "util/random.hpp"
 
 namespace gfn {
 

@@ -10,6 +10,8 @@
 // trunk on the one-hot state encoding, started at zero). A learned P_B head starts at zero, so P_B
 // starts uniform.
 //
+// Shapes: B evaluated states, S state width, A forward and A_b backward actions, K active inputs.
+//
 // Thread contract: evaluate() only reads the parameters; run it from many threads with a tape and a
 // gradient buffer per thread.
 #pragma once
@@ -42,18 +44,18 @@ struct ModelConfig {
   bool log_z = false;       // a scalar log Z
 };
 
-// What evaluate() puts on the tape for N states (-1 where the model has no such output).
+// What evaluate() puts on the tape for B states (-1 where the model has no such output).
 struct ModelOutputs {
-  NodeId forward_logits = -1;    // N x A, raw (FM reads them as log edge flows)
-  NodeId forward_logprobs = -1;  // N x A, masked log-softmax (-inf on invalid actions)
-  NodeId backward_logprobs = -1; // N x A_b, -inf on invalid; a constant unless P_B is learned
-  NodeId log_flow = -1;          // N x 1
+  NodeId forward_logits = -1;    // B x A, raw (FM reads them as log edge flows)
+  NodeId forward_logprobs = -1;  // B x A, masked log-softmax (-inf on invalid actions)
+  NodeId backward_logprobs = -1; // B x A_b, -inf on invalid; a constant unless P_B is learned
+  NodeId log_flow = -1;          // B x 1
 };
 
 // Reusable buffers of one evaluating thread (no allocation after warm-up).
 struct ModelScratch {
-  std::vector<int> active;                 // N*K encoding positions (sparse encodings)
-  std::vector<double> features;            // N*W features (Encoding::Dense)
+  std::vector<int> active;                 // B*K encoding positions (sparse encodings)
+  std::vector<double> features;            // B*W features (Encoding::Dense)
   std::vector<uint8_t> mask;               // one state's mask
   std::vector<double> backward_logprobs;   // one state's fixed P_B
 };
@@ -70,14 +72,14 @@ class Model {
   Encoding encoding() const { return encoding_; }
   bool has_log_z() const { return log_z_ >= 0; }
 
-  // states: N x S (row-major, N rows from `states`). gradient: nullptr for no gradient. With
+  // states: B x S (row-major, B = n_states rows from `states`). gradient: nullptr for no gradient. With
   // `with_backward` false the P_B output is skipped (rollout needs only P_F).
   ModelOutputs evaluate(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const int32_t* states, int n_states,
                         ModelScratch& scratch, bool with_backward = true) const;
   NodeId log_z(Tape<Scalar>& tape, FlatVector<Scalar>* gradient) const;  // 1 x 1
 
   // Tlm / Pessimistic: the online P_B network (trained by likelihood) and its target copy (read by
-  // evaluate()). evaluate_backward gives the online N x A_b log-probabilities, gradient into a buffer
+  // evaluate()). evaluate_backward gives the online B x A_b log-probabilities, gradient into a buffer
   // of backward_store()'s layout.
   bool has_backward_network() const { return backward_network_.n_heads() > 0; }
   ParameterStore<Scalar>& backward_store() { return backward_store_; }

@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/random.hpp"
+#include "util/random.hpp"
 
 namespace gfn {
 

@@ -8,6 +8,10 @@
 // Sampling modifiers (off-policy): temperature T (log-probabilities / T), sf_bias (subtracted from the
 // exit logit), epsilon (mix with the uniform distribution over valid actions). They change only
 // which actions are drawn; objectives recompute the on-policy log-probabilities.
+//
+// Thread contract: thread-compatible, not thread-safe: one thread calls sample() at a time (it runs
+// its own parallel region over blocks, one scratch per thread). Holds a reference to the model, which
+// must outlive it and must not change during sample().
 #pragma once
 
 #include <stdexcept>
@@ -34,6 +38,8 @@ class NonFinitePolicy : public std::runtime_error {
 class Sampler {
  public:
   explicit Sampler(const Model<float>& model, int block_size = 16);
+  Sampler(const Sampler&) = delete;
+  Sampler& operator=(const Sampler&) = delete;
 
   // Samples n trajectories into `batch` (its buffers are reused). Throws NonFinitePolicy (after the
   // parallel region: no exception escapes a thread).

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "core/bitseq_likelihood.hpp"
+#include "core/terminal_likelihood.hpp"
 #include "core/files.hpp"
 #include "core/json.hpp"
 #include "core/parallel.hpp"
@@ -134,7 +134,7 @@ MetricsRow Session::evaluate() {
     row.spearman = test_set_rank_correlation(model, settings_.seed);
     if (learned) {
       if (hooks_.status) hooks_.status("test-set Spearman (fill orders from P_B)");
-      row.spearman_pb = test_set_rank_correlation(model, settings_.seed, FillOrders::ModelBackward);
+      row.spearman_pb = test_set_rank_correlation(model, settings_.seed, BackwardProposal::ModelBackward);
     }
   }
   history_.push_back(row);

@@ -45,8 +45,13 @@ struct TransitionBatch {
   int size() const { return int(actions.size()); }
 };
 
+// Thread contract: thread-compatible, not thread-safe: one thread calls step() (which runs its own
+// parallel region) and the accessors. Holds a reference to the model (owned by the Trainer, which is
+// therefore neither copyable nor movable); the model must outlive the learner.
 class SoftDqnLearner {
  public:
+  SoftDqnLearner(const SoftDqnLearner&) = delete;
+  SoftDqnLearner& operator=(const SoftDqnLearner&) = delete;
   SoftDqnLearner(Model<float>& model, const SoftDqnConfig& config, uint64_t seed);
 
   // Inserts the batch's transitions with their current loss as priority and, once learning has

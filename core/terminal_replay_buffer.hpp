@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "core/checkpoint.hpp"
-#include "core/random.hpp"
+#include "util/random.hpp"
 #include "core/trajectories.hpp"
 
 namespace gfn {

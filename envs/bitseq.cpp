@@ -3,11 +3,10 @@
 // A state is S = L int32; forward action slot*2^k + word; backward action = slot.
 #include "envs/bitseq.hpp"
 
-#include <climits>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <limits>
+#include <utility>
 
 #include "envs/checked_arithmetic.hpp"
 
@@ -17,21 +16,11 @@ BitSeq::BitSeq(int n_bits, int word_bits, double beta, int mode_threshold)
     : BitSeq(n_bits, word_bits, bitseq_default_modes(n_bits), beta, mode_threshold) {}
 
 BitSeq::BitSeq(int n_bits, int word_bits, std::vector<std::string> modes, double beta, int mode_threshold)
-    : reward_(n_bits, word_bits, std::move(modes), beta, mode_threshold),
-      word_bits_(word_bits),
-      n_slots_(n_bits / word_bits),
-      empty_word_(1 << word_bits),
-      n_states_(checked_power(empty_word_ + 1, n_slots_)) {}
-
-std::string BitSeq::name() const {
-  char beta[32];
-  std::snprintf(beta, sizeof beta, "%g", reward_.beta());
-  return "bitseq(n=" + std::to_string(reward_.n_bits()) + ",k=" + std::to_string(word_bits_) + ",beta=" + beta + ")";
+    : BitSeqBase(n_bits, word_bits, std::move(modes), beta, mode_threshold) {
+  n_states_ = checked_power(empty_word_ + 1, n_slots_);
 }
 
-void BitSeq::initial_state(int32_t* state) const {
-  for (int slot = 0; slot < n_slots_; ++slot) state[slot] = empty_word_;
-}
+std::string BitSeq::name() const { return name_with_prefix("bitseq"); }
 
 bool BitSeq::is_initial(const int32_t* state) const {
   for (int slot = 0; slot < n_slots_; ++slot)
@@ -76,20 +65,15 @@ int BitSeq::parents(const int32_t* state, int32_t* parent_states, int* actions) 
   return count;
 }
 
-int BitSeq::encoding_width(Encoding encoding) const {
-  if (encoding == Encoding::KHot) return n_slots_ * (empty_word_ + 1);
-  return n_states_ >= 0 && n_states_ <= INT32_MAX ? static_cast<int>(n_states_) : -1;
+int BitSeq::sample_uniform_backward(const int32_t*, Rng& rng, int* backward_actions) const {
+  // Erasing from the end, each step picks uniformly among the slots not yet erased: a uniform
+  // backward trajectory, and backward_actions[t] is the slot filled at step t+1.
+  for (int t = 0; t < n_slots_; ++t) backward_actions[t] = t;
+  for (int t = n_slots_ - 1; t > 0; --t) std::swap(backward_actions[t], backward_actions[rng.uniform_int(uint32_t(t + 1))]);
+  return n_slots_;
 }
 
-int BitSeq::encoding_active(Encoding encoding) const { return encoding == Encoding::KHot ? n_slots_ : 1; }
-
-void BitSeq::encode_active(const int32_t* state, Encoding encoding, int32_t* active) const {
-  if (encoding == Encoding::KHot) {
-    for (int slot = 0; slot < n_slots_; ++slot) active[slot] = slot * (empty_word_ + 1) + state[slot];
-  } else {
-    active[0] = static_cast<int32_t>(state_index(state));
-  }
-}
+StateMatrix BitSeq::test_states() const { return states_from_bits(reward_.test_set()); }
 
 void BitSeq::maxent_backward_logprobs(const int32_t* state, double* logp) const {
   int filled = 0;
@@ -115,7 +99,5 @@ void BitSeq::state_from_index(int64_t index, int32_t* state) const {
 std::string BitSeq::action_name(int action) const {
   return "slot" + std::to_string(action >> word_bits_) + "=" + reward_.word_string(action & (empty_word_ - 1));
 }
-
-std::string BitSeq::state_string(const int32_t* state) const { return reward_.bits_of(state); }
 
 }  // namespace gfn

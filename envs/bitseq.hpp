@@ -1,9 +1,9 @@
 // BitSeq, non-autoregressive (docs/environments.md): n bits in L = n/k slots of k-bit words; a slot is a
 // word in [0, 2^k) or EMPTY = 2^k. Forward action slot*2^k + word fills an EMPTY slot (A = L*2^k, no
 // exit: a trajectory is exactly L moves and ends at a full sequence); backward action i erases filled
-// slot i (A_b = L). Reward and modes: BitSeqReward. Not autoregressive: see bitseq_autoregressive.hpp.
-// Shapes: a state is S = L int32; K-hot encoding is one one-hot over 2^k+1 values per slot
-// (W = L*(2^k+1), K = L); OneHotState (mixed radix 2^k+1, slot 0 most significant) when it fits.
+// slot i (A_b = L). Slots, reward, encoding: BitSeqBase. Not autoregressive: see bitseq_autoregressive.hpp.
+// Shapes: a state is S = L int32; OneHotState numbers states in mixed radix 2^k+1, slot 0 most
+// significant. Provides the test set of the rank correlation (its modes and their mutants).
 //
 //   BitSeq env;  // n = 120, k = 8, beta = 2, the 60 embedded modes, threshold 30
 #pragma once
@@ -12,29 +12,21 @@
 #include <string>
 #include <vector>
 
-#include "envs/bitseq_reward.hpp"
-#include "envs/environment.hpp"
+#include "envs/bitseq_base.hpp"
 
 namespace gfn {
 
-class BitSeq : public Environment {
+class BitSeq : public BitSeqBase {
  public:
   // Default modes: bitseq_default_modes(n). Throws std::invalid_argument as BitSeqReward does.
   explicit BitSeq(int n_bits = 120, int word_bits = 8, double beta = 2.0, int mode_threshold = 30);
   BitSeq(int n_bits, int word_bits, std::vector<std::string> modes, double beta = 2.0, int mode_threshold = 30);
 
-  const BitSeqReward& reward() const { return reward_; }  // modes, distances, bits <-> state, test set
-  int32_t empty_word() const { return empty_word_; }       // 2^k
-
   std::string name() const override;  // "bitseq(n=120,k=8,beta=2)"
-  int state_width() const override { return n_slots_; }
   int n_actions() const override { return n_slots_ << word_bits_; }
   int n_backward_actions() const override { return n_slots_; }
-  int exit_action() const override { return -1; }
-  int max_trajectory_length() const override { return n_slots_; }
   int max_parents() const override { return n_slots_; }
 
-  void initial_state(int32_t* state) const override;
   bool is_initial(const int32_t* state) const override;
   bool is_final(const int32_t* state) const override;
   void forward_mask(const int32_t* state, uint8_t* mask) const override;
@@ -43,45 +35,22 @@ class BitSeq : public Environment {
   void backward_step(int32_t* state, int backward_action) const override;
   int backward_action_of(const int32_t* state, int action) const override;
   int forward_action_of(const int32_t* state, int backward_action) const override;
-  double log_reward(const int32_t* state) const override { return reward_.log_reward(state); }  // final x
   int parents(const int32_t* state, int32_t* parent_states, int* actions) const override;
-
-  Encoding default_encoding() const override { return Encoding::KHot; }
-  // OneHotState: -1 when the number of states does not fit in an int32 (e.g. n = 120).
-  int encoding_width(Encoding encoding) const override;
-  int encoding_active(Encoding encoding) const override;
-  void encode_active(const int32_t* state, Encoding encoding, int32_t* active) const override;
+  // A uniform fill order: a Fisher-Yates permutation of the slots (O(L)).
+  int sample_uniform_backward(const int32_t* terminal, Rng& rng, int* backward_actions) const override;
 
   // Uniform over the t filled slots: log(1/t) (all t! fill orders reach a state).
   void maxent_backward_logprobs(const int32_t* state, double* logp) const override;
   bool provides(Capability capability) const override {
-    return capability == Capability::MaxEntBackward || Environment::provides(capability);
+    return capability == Capability::TestSet || BitSeqBase::provides(capability);
   }
+  StateMatrix test_states() const override;  // reward().test_set() as states
 
-  int64_t n_modes() const override { return reward_.n_modes(); }
-  int64_t mode_of(const int32_t* state) const override { return reward_.mode_of(state); }  // final x
-
-  // (2^k+1)^L, or -1 when it does not fit in int64.
-  int64_t n_states() const override { return n_states_; }
+  // (2^k+1)^L states, or -1 when it does not fit in int64.
   int64_t state_index(const int32_t* state) const override;
   void state_from_index(int64_t index, int32_t* state) const override;
 
-  std::string action_name(int action) const override;               // "slot3=00001111"
-  std::string state_string(const int32_t* state) const override;    // bits, '.' for empty slots
-  // No floor (log R = -beta d would be flattened beyond some distance); epsilon 0.001 as in the papers.
-  TrainingDefaults training_defaults() const override {
-    return TrainingDefaults{-std::numeric_limits<double>::infinity(), 0.001};
-  }
-  std::vector<std::pair<std::string, double>> reward_constants() const override {
-    return {{"beta", reward_.beta()}};
-  }
-
- private:
-  BitSeqReward reward_;
-  int word_bits_;
-  int n_slots_;
-  int32_t empty_word_;
-  int64_t n_states_;
+  std::string action_name(int action) const override;  // "slot3=00001111"
 };
 
 }  // namespace gfn

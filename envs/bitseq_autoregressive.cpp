@@ -3,9 +3,8 @@
 // A state is S = L int32 whose filled slots form a prefix (found by binary search).
 #include "envs/bitseq_autoregressive.hpp"
 
-#include <climits>
-#include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "envs/checked_arithmetic.hpp"
 
@@ -16,21 +15,13 @@ BitSeqAutoregressive::BitSeqAutoregressive(int n_bits, int word_bits, double bet
 
 BitSeqAutoregressive::BitSeqAutoregressive(int n_bits, int word_bits, std::vector<std::string> modes, double beta,
                                            int mode_threshold)
-    : reward_(n_bits, word_bits, std::move(modes), beta, mode_threshold),
-      word_bits_(word_bits),
-      n_slots_(n_bits / word_bits),
-      empty_word_(1 << word_bits) {
+    : BitSeqBase(n_bits, word_bits, std::move(modes), beta, mode_threshold) {
   n_states_ = 0;
   for (int length = 0; length <= n_slots_ && n_states_ >= 0; ++length)
     n_states_ = checked_add(n_states_, checked_power(empty_word_, length));
 }
 
-std::string BitSeqAutoregressive::name() const {
-  char beta[32];
-  std::snprintf(beta, sizeof beta, "%g", reward_.beta());
-  return "bitseq-ar(n=" + std::to_string(reward_.n_bits()) + ",k=" + std::to_string(word_bits_) + ",beta=" + beta +
-         ")";
-}
+std::string BitSeqAutoregressive::name() const { return name_with_prefix("bitseq-ar"); }
 
 int BitSeqAutoregressive::filled_slots(const int32_t* state) const {
   int low = 0, high = n_slots_;  // the filled prefix is [0, t): binary search for t
@@ -40,10 +31,6 @@ int BitSeqAutoregressive::filled_slots(const int32_t* state) const {
     else low = middle + 1;
   }
   return low;
-}
-
-void BitSeqAutoregressive::initial_state(int32_t* state) const {
-  for (int slot = 0; slot < n_slots_; ++slot) state[slot] = empty_word_;
 }
 
 void BitSeqAutoregressive::forward_mask(const int32_t* state, uint8_t* mask) const {
@@ -67,23 +54,6 @@ int BitSeqAutoregressive::parents(const int32_t* state, int32_t* parent_states, 
   parent_states[filled - 1] = empty_word_;
   actions[0] = state[filled - 1];
   return 1;
-}
-
-int BitSeqAutoregressive::encoding_width(Encoding encoding) const {
-  if (encoding == Encoding::KHot) return n_slots_ * (empty_word_ + 1);
-  return n_states_ >= 0 && n_states_ <= INT32_MAX ? static_cast<int>(n_states_) : -1;
-}
-
-int BitSeqAutoregressive::encoding_active(Encoding encoding) const {
-  return encoding == Encoding::KHot ? n_slots_ : 1;
-}
-
-void BitSeqAutoregressive::encode_active(const int32_t* state, Encoding encoding, int32_t* active) const {
-  if (encoding == Encoding::KHot) {
-    for (int slot = 0; slot < n_slots_; ++slot) active[slot] = slot * (empty_word_ + 1) + state[slot];
-  } else {
-    active[0] = static_cast<int32_t>(state_index(state));
-  }
 }
 
 void BitSeqAutoregressive::maxent_backward_logprobs(const int32_t*, double* logp) const { logp[0] = 0.0; }
@@ -118,7 +88,5 @@ void BitSeqAutoregressive::state_from_index(int64_t index, int32_t* state) const
 }
 
 std::string BitSeqAutoregressive::action_name(int action) const { return "append " + reward_.word_string(action); }
-
-std::string BitSeqAutoregressive::state_string(const int32_t* state) const { return reward_.bits_of(state); }
 
 }  // namespace gfn

@@ -9,7 +9,7 @@
 #include <set>
 #include <stdexcept>
 
-#include "core/random.hpp"
+#include "util/random.hpp"
 #include "envs/bitseq_data.hpp"
 
 namespace gfn {

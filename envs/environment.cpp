@@ -27,6 +27,7 @@ const char* capability_name(Capability capability) {
     case Capability::Enumeration: return "enumeration (n_states, state_index, state_from_index)";
     case Capability::MaxEntBackward: return "the max-entropy backward policy (maxent_backward_logprobs)";
     case Capability::Modes: return "modes (n_modes, mode_of)";
+    case Capability::TestSet: return "a test set (test_states)";
   }
   return "?";
 }
@@ -41,7 +42,8 @@ bool Environment::provides(Capability capability) const {
   switch (capability) {
     case Capability::Enumeration: return n_states() >= 0;
     case Capability::Modes: return n_modes() > 0;
-    case Capability::MaxEntBackward: return false;
+    case Capability::MaxEntBackward:
+    case Capability::TestSet: return false;
   }
   return false;
 }
@@ -79,6 +81,27 @@ int Environment::parents(const int32_t* state, int32_t* parent_states, int* acti
   return count;
 }
 
+int Environment::sample_uniform_backward(const int32_t* terminal, Rng& rng, int* backward_actions) const {
+  thread_local std::vector<int32_t> state;  // [S]
+  thread_local std::vector<uint8_t> mask;   // [A_b]
+  thread_local std::vector<int> valid;      // [A_b]
+  state.assign(terminal, terminal + state_width());
+  mask.resize(n_backward_actions());
+  valid.resize(n_backward_actions());
+  int length = 0;
+  while (length < max_trajectory_length() && !is_initial(state.data())) {
+    backward_mask(state.data(), mask.data());
+    int n_valid = 0;
+    for (int action = 0; action < n_backward_actions(); ++action)
+      if (mask[action]) valid[n_valid++] = action;
+    const int action = valid[rng.uniform_int(uint32_t(n_valid))];
+    backward_actions[length++] = action;
+    backward_step(state.data(), action);
+  }
+  std::reverse(backward_actions, backward_actions + length);
+  return length;
+}
+
 std::string Environment::action_name(int action) const {
   return action == exit_action() ? "exit" : "action " + std::to_string(action);
 }
@@ -102,6 +125,11 @@ void Environment::state_from_index(int64_t, int32_t*) const {
 void Environment::maxent_backward_logprobs(const int32_t*, double*) const {
   require_capability(*this, Capability::MaxEntBackward, "maxent_backward_logprobs");
   throw std::logic_error(name() + ": provides the max-entropy P_B but does not override maxent_backward_logprobs");
+}
+
+StateMatrix Environment::test_states() const {
+  require_capability(*this, Capability::TestSet, "test_states");
+  throw std::logic_error(name() + ": provides a test set but does not override test_states");
 }
 
 }  // namespace gfn

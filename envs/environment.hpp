@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "util/random.hpp"
+
 namespace gfn {
 
 using StateMatrix = Eigen::Matrix<int32_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;  // B x S
@@ -46,6 +48,7 @@ enum class Capability {
   Enumeration,     // n_states / state_index / state_from_index: exact metrics, tabular policies
   MaxEntBackward,  // maxent_backward_logprobs: --pb maxent
   Modes,           // n_modes / mode_of: "modes found"
+  TestSet,         // test_states: the test-set rank correlation
 };
 const char* capability_name(Capability capability);
 
@@ -107,6 +110,11 @@ class Environment {
   virtual TrainingDefaults training_defaults() const { return {}; }
   // The reward's constants by name, for reports (HyperGrid: R0, R1, R2; BitSeq: beta).
   virtual std::vector<std::pair<std::string, double>> reward_constants() const { return {}; }
+  // A trajectory from s_0 to the terminating state `terminal` drawn backwards from the uniform backward
+  // policy (each step uniform over the valid backward actions) with `rng`: writes its n backward
+  // actions in forward order (backward_actions[t] undoes the (t+1)-th move), returns n <= L. Default:
+  // step by step with backward_mask and backward_step.
+  virtual int sample_uniform_backward(const int32_t* terminal, Rng& rng, int* backward_actions) const;
 
   // ---- Optional capabilities ----
   // Default: Enumeration when n_states() >= 0, Modes when n_modes() > 0, never MaxEntBackward.
@@ -126,6 +134,10 @@ class Environment {
   // or -1. (HyperGrid: the max-reward states; BitSeq: a mode within Hamming distance 30.)
   virtual int64_t n_modes() const { return 0; }
   virtual int64_t mode_of(const int32_t* /*state*/) const { return -1; }
+
+  // Test set: held-out terminating states (M x S) whose log P_T estimates are rank-correlated with
+  // their log R (core/terminal_likelihood.hpp). BitSeq: its modes and their mutants. Default: refuses.
+  virtual StateMatrix test_states() const;
 
   // A terminating state is one a trajectory can end in: exit is valid there, or it is final.
   bool can_terminate(const int32_t* state) const;

@@ -4,7 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "autodiff/gemm.hpp"
-#include "core/random.hpp"
+#include "util/random.hpp"
 
 namespace gfn {
 namespace {

@@ -17,6 +17,8 @@
 
 #include <unistd.h>
 
+#include "core/metrics.hpp"
+#include "core/session.hpp"
 #include "support/cli_runner.hpp"
 
 namespace {
@@ -179,24 +181,39 @@ TEST_CASE("cli: truncated, corrupted, wrong-version and wrong-environment checkp
   CHECK(run_gfn("sample --checkpoint " + dir + "/checkpoint.bin --n 1").exit_code == 0);
 }
 
-TEST_CASE("cli: BitSeq training reports modes found and the test-set rank correlation") {
+// The same seeded BitSeq run through the library: a Session gives the numbers the command must print
+// (runs are bit-identical on any thread count; the JSON keeps 10 significant digits).
+gfn::MetricsRow library_bitseq_run(const std::string& pb) {
+  gfn::RunSettings settings;
+  settings.env = "bitseq";
+  settings.n = 16;
+  settings.k = 4;
+  settings.hidden = 32;
+  settings.iters = 20;
+  settings.eval_every = 10;
+  settings.pb = pb;
+  gfn::Session session(settings);
+  session.train();
+  return session.history().back();
+}
+
+TEST_CASE("cli: BitSeq training reports the modes found and the test-set rank correlation the library computes") {
   const Result run = run_gfn("train --env bitseq --n 16 --k 4 --hidden 32 --iters 20 --eval-every 10 --json --quiet");
   REQUIRE(run.exit_code == 0);
-  const double spearman = std::stod(json_value(run.out, "spearman"));
-  CHECK(spearman >= -1);
-  CHECK(spearman <= 1);
-  CHECK(std::stoi(json_value(run.out, "modes_found")) >= 0);
+  const gfn::MetricsRow expected = library_bitseq_run("uniform");
+  REQUIRE(std::isfinite(expected.spearman));
+  CHECK(std::stod(json_value(run.out, "spearman")) == doctest::Approx(expected.spearman).epsilon(1e-9));
+  CHECK(std::stoll(json_value(run.out, "modes_found")) == expected.modes_found);
   CHECK(json_value(run.out, "n_modes") == "25");  // the documented default mode rule for n = 16
+  CHECK(expected.modes_found <= 25);
 
-  // A TLM P_B adds the estimate with fill orders sampled from that P_B.
+  // A TLM P_B adds the estimate with fill orders sampled from that P_B: another estimator, another value.
   const Result tlm = run_gfn("train --env bitseq --n 16 --k 4 --hidden 32 --pb tlm --iters 20 --eval-every 10 --json --quiet");
   REQUIRE(tlm.exit_code == 0);
-  for (const char* key : {"spearman", "spearman_pb"}) {
-    CAPTURE(key);
-    const double rho = std::stod(json_value(tlm.out, key));
-    CHECK(rho >= -1);
-    CHECK(rho <= 1);
-  }
+  const gfn::MetricsRow expected_tlm = library_bitseq_run("tlm");
+  CHECK(std::stod(json_value(tlm.out, "spearman")) == doctest::Approx(expected_tlm.spearman).epsilon(1e-9));
+  CHECK(std::stod(json_value(tlm.out, "spearman_pb")) == doctest::Approx(expected_tlm.spearman_pb).epsilon(1e-9));
+  CHECK(expected_tlm.spearman_pb != expected_tlm.spearman);
   CHECK(run.out.find("spearman_pb") == std::string::npos);  // uniform P_B: the two estimators coincide
 }
 
@@ -245,9 +262,24 @@ TEST_CASE("cli: experiment bitseq-tlm smoke run reports modes and Spearman and d
   CHECK(fields[4] == "60");
   CHECK(fields[5] == "3");
   CHECK(fields[6] == "48");
-  const double spearman = std::stod(fields[10]);
-  CHECK(spearman >= -1);
-  CHECK(spearman <= 1);
+  // The summary quotes the spearman of the run's last metrics row (printed to 6 digits there).
+  std::stringstream metrics(read_file(dir + "/bitseq-tb-uniform-seed0/metrics.csv"));
+  std::string header, line, last_row;
+  std::getline(metrics, header);
+  while (std::getline(metrics, line)) last_row = line;
+  auto split = [](const std::string& text) {
+    std::vector<std::string> parts;
+    std::stringstream stream(text);
+    for (std::string part; std::getline(stream, part, ',');) parts.push_back(part);
+    return parts;
+  };
+  const std::vector<std::string> names = split(header), values = split(last_row);
+  const auto column = std::find(names.begin(), names.end(), "spearman");
+  REQUIRE(column != names.end());
+  REQUIRE(values.size() == names.size());
+  const double run_spearman = std::stod(values[column - names.begin()]);
+  REQUIRE(std::isfinite(run_spearman));
+  CHECK(std::stod(fields[10]) == doctest::Approx(run_spearman).epsilon(1e-5));
   CHECK(fields[11] == "");  // uniform P_B: no second estimator
   CHECK(std::filesystem::exists(dir + "/bitseq.svg"));
   CHECK(std::filesystem::exists(dir + "/bitseq-spearman.svg"));

@@ -12,7 +12,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "core/random.hpp"
+#include "util/random.hpp"
 #include "core/replay_buffer.hpp"
 #include "support/statistics.hpp"
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "core/random.hpp"
+#include "util/random.hpp"
 #include "envs/bitseq.hpp"
 #include "envs/bitseq_autoregressive.hpp"
 #include "envs/enumeration.hpp"

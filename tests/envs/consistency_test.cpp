@@ -9,7 +9,7 @@
 #include <numeric>
 #include <vector>
 
-#include "core/random.hpp"
+#include "util/random.hpp"
 #include "envs/check_environment.hpp"
 #include "envs/bitseq.hpp"
 #include "envs/bitseq_autoregressive.hpp"

@@ -23,7 +23,7 @@
 #include <string>
 
 #include "autodiff/tape.hpp"
-#include "core/random.hpp"
+#include "util/random.hpp"
 
 namespace gfn::testing {
 

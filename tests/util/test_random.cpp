@@ -10,7 +10,7 @@
 #include <limits>
 #include <vector>
 
-#include "core/random.hpp"
+#include "util/random.hpp"
 #include "support/statistics.hpp"
 
 namespace gfn {
@@ -19,7 +19,7 @@ namespace {
 using testing::check_binomial;
 
 // |count - n p| <= 5 sqrt(n p (1 - p)) for a binomial count.
-TEST_CASE("core: Rng golden values for fixed seeds") {
+TEST_CASE("util: Rng golden values for fixed seeds") {
   Rng rng(42);
   CHECK(rng.next_u64() == 0xd0764d4f4476689fULL);
   CHECK(rng.next_u64() == 0x519e4174576f3791ULL);
@@ -41,7 +41,7 @@ TEST_CASE("core: Rng golden values for fixed seeds") {
   for (uint32_t expected : expected_integers) CHECK(integers.uniform_int(1000) == expected);
 }
 
-TEST_CASE("core: Rng streams are reproducible and differ between ids") {
+TEST_CASE("util: Rng streams are reproducible and differ between ids") {
   auto first_words = [](Rng rng) {
     std::vector<uint64_t> words(4);
     for (auto& w : words) w = rng.next_u64();
@@ -62,7 +62,7 @@ TEST_CASE("core: Rng streams are reproducible and differ between ids") {
   CHECK(first_words(resumed) == first_words(original));
 }
 
-TEST_CASE("core: categorical frequencies match probabilities within 5 sigma, -inf is never drawn") {
+TEST_CASE("util: categorical frequencies match probabilities within 5 sigma, -inf is never drawn") {
   const double inf = std::numeric_limits<double>::infinity();
   const double p[] = {0.05, 0.15, 0.0, 0.3, 0.0, 0.5};
   // Unnormalised on purpose (+2.5): the sampler normalises by its own total mass.
@@ -90,7 +90,7 @@ TEST_CASE("core: categorical frequencies match probabilities within 5 sigma, -in
   CHECK(rng.categorical(none, 0) == -1);
 }
 
-TEST_CASE("core: uniform lies in 0 <= u < 1 with mean 1/2 within 5 sigma") {
+TEST_CASE("util: uniform lies in 0 <= u < 1 with mean 1/2 within 5 sigma") {
   Rng rng(123);
   const int n = 100000;
   double total = 0;
@@ -104,7 +104,7 @@ TEST_CASE("core: uniform lies in 0 <= u < 1 with mean 1/2 within 5 sigma") {
   CHECK(std::abs(total / n - 0.5) <= 5 * std::sqrt(1.0 / 12 / n));
 }
 
-TEST_CASE("core: uniform_int stays in 0..n-1 and hits every value evenly within 5 sigma") {
+TEST_CASE("util: uniform_int stays in 0..n-1 and hits every value evenly within 5 sigma") {
   Rng rng(321);
   const int n = 70000, range = 7;
   int64_t counts[range] = {};

@@ -17,9 +17,13 @@
 #include <stdexcept>
 #include <vector>
 
-#include "core/bitseq_likelihood.hpp"
+#include "core/terminal_likelihood.hpp"
 #include "core/rank_correlation.hpp"
+#include "core/evaluation.hpp"
 #include "envs/bitseq.hpp"
+#include "envs/bitseq_autoregressive.hpp"
+#include "envs/enumeration.hpp"
+#include "envs/hypergrid.hpp"
 #include "support/core_fixtures.hpp"
 
 namespace gfn {
@@ -83,14 +87,14 @@ double backward_logprob(const Model<float>& model, const BitSeq& env, const int3
 // A model's backward policy and the proposal its fill orders are drawn from.
 struct EstimatorCase {
   BackwardPolicy backward;
-  FillOrders proposal;
+  BackwardProposal proposal;
 };
-constexpr EstimatorCase kEstimatorCases[] = {{BackwardPolicy::Uniform, FillOrders::Uniform},
-                                             {BackwardPolicy::Learned, FillOrders::Uniform},
-                                             {BackwardPolicy::Learned, FillOrders::ModelBackward}};
+constexpr EstimatorCase kEstimatorCases[] = {{BackwardPolicy::Uniform, BackwardProposal::Uniform},
+                                             {BackwardPolicy::Learned, BackwardProposal::Uniform},
+                                             {BackwardPolicy::Learned, BackwardProposal::ModelBackward}};
 
 // Sum of log P_F and of log q (the proposal's P_B) along the trajectory filling x's slots in `order`.
-void path_logprobs(const Model<float>& model, const BitSeq& env, FillOrders proposal, const int32_t* words,
+void path_logprobs(const Model<float>& model, const BitSeq& env, BackwardProposal proposal, const int32_t* words,
                    const int* order, double* log_forward, double* log_backward) {
   const int n_slots = env.state_width();
   std::vector<int32_t> state(n_slots);
@@ -101,7 +105,7 @@ void path_logprobs(const Model<float>& model, const BitSeq& env, FillOrders prop
     const int slot = order[t];
     *log_forward += forward_logprob(model, env, state.data(), (slot << env.reward().word_bits()) | words[slot]);
     state[slot] = words[slot];
-    *log_backward += proposal == FillOrders::Uniform ? -std::log(double(t + 1))
+    *log_backward += proposal == BackwardProposal::Uniform ? -std::log(double(t + 1))
                                                      : backward_logprob(model, env, state.data(), slot);
   }
 }
@@ -176,7 +180,7 @@ bool is_permutation_of_slots(const int* order, int n_slots) {
   return true;
 }
 
-TEST_CASE("core: bitseq likelihood of an exact sampler is log R - log Z for every string and fill order") {
+TEST_CASE("core: terminal likelihood on bitseq: likelihood of an exact sampler is log R - log Z for every string and fill order") {
   const BitSeq env(8, 2);
   const StateMatrix strings = all_full_strings(env);
   REQUIRE(strings.rows() == 256);
@@ -196,14 +200,14 @@ TEST_CASE("core: bitseq likelihood of an exact sampler is log R - log Z for ever
     const double log_z = set_exact_forward_policy(model, env);
     CHECK(log_z == doctest::Approx(std::log(reward_sum)).epsilon(1e-12));  // Z = sum_x R(x) for any P_B
 
-    const BitSeqOrderWeights weights = bitseq_order_weights(model, env, strings, 10, 5, estimator.proposal);
-    REQUIRE(weights.n_strings == 256);
-    REQUIRE(weights.n_orders == 10);
-    REQUIRE(weights.n_slots == 4);
+    const BackwardSampleWeights weights = backward_sample_weights(model, strings, 10, 5, estimator.proposal);
+    REQUIRE(weights.n_states == 256);
+    REQUIRE(weights.n_samples == 10);
+    REQUIRE(weights.max_length == 4);
     double worst = 0;
     for (int i = 0; i < 256; ++i)
       for (int k = 0; k < 10; ++k) {
-        REQUIRE(is_permutation_of_slots(weights.slots.data() + (i * 10 + k) * 4, 4));
+        REQUIRE(is_permutation_of_slots(weights.backward_actions.data() + (i * 10 + k) * 4, 4));
         worst = std::max(worst, std::abs(weights.log_weights[i * 10 + k] - (log_rewards[i] - log_z)));
       }
     CAPTURE(worst);
@@ -211,7 +215,7 @@ TEST_CASE("core: bitseq likelihood of an exact sampler is log R - log Z for ever
 
     for (const int n_orders : {1, 10}) {
       const std::vector<double> estimates =
-          bitseq_log_likelihoods(model, env, strings, n_orders, 17, estimator.proposal);
+          terminal_log_likelihoods(model, strings, n_orders, 17, estimator.proposal);
       REQUIRE(estimates.size() == 256);
       for (int i = 0; i < 256; ++i) {
         CAPTURE(i);
@@ -221,7 +225,7 @@ TEST_CASE("core: bitseq likelihood of an exact sampler is log R - log Z for ever
   }
 }
 
-TEST_CASE("core: bitseq rank correlation of an exact sampler reaches 1 up to ties in log R") {
+TEST_CASE("core: terminal likelihood on bitseq: rank correlation of an exact sampler reaches 1 up to ties in log R") {
   const BitSeq env(8, 2);
   ModelConfig config;
   config.tabular = true;
@@ -229,21 +233,22 @@ TEST_CASE("core: bitseq rank correlation of an exact sampler reaches 1 up to tie
   set_exact_forward_policy(model, env);
 
   // All 256 strings: every pair with different log R is ordered the same way by the estimates, so rho
-  // equals the tie ceiling (below 1: rounding breaks the ties of log R in the estimates).
+  // reaches the tie ceiling (below 1: rounding breaks most ties of log R in the estimates).
   const StateMatrix strings = all_full_strings(env);
   const std::vector<double> log_rewards = log_rewards_of(env, strings);
-  const std::vector<double> estimates = bitseq_log_likelihoods(model, env, strings);
+  const std::vector<double> estimates = terminal_log_likelihoods(model, strings);
   int discordant = 0;
   for (int i = 0; i < 256; ++i)
     for (int j = 0; j < 256; ++j)
       if (log_rewards[i] < log_rewards[j] && !(estimates[i] < estimates[j])) ++discordant;
   CHECK(discordant == 0);
-  const double rho = bitseq_rank_correlation(model, env, strings);
+  const double rho = likelihood_rank_correlation(model, strings);
   const double ceiling = tie_ceiling(log_rewards);
   CAPTURE(ceiling);
-  CHECK(rho >= ceiling - 1e-12);
-  CHECK(rho <= 1.0);
+  CHECK(rho >= ceiling - 1e-12);  // above it only through exact ties among the estimates
   CHECK(ceiling > 0.9);
+  // rho is Spearman's correlation of these very estimates (same seed, K = 10) with log R.
+  CHECK(rho == spearman_correlation(estimates, log_rewards));
 
   // One string per reward level (no ties): exactly 1.
   std::vector<double> seen;
@@ -256,17 +261,17 @@ TEST_CASE("core: bitseq rank correlation of an exact sampler reaches 1 up to tie
   REQUIRE(chosen.size() >= 3);
   StateMatrix distinct(int64_t(chosen.size()), env.state_width());
   for (size_t j = 0; j < chosen.size(); ++j) distinct.row(j) = strings.row(chosen[j]);
-  CHECK(bitseq_rank_correlation(model, env, distinct) == doctest::Approx(1.0).epsilon(1e-12));
+  CHECK(likelihood_rank_correlation(model, distinct) == doctest::Approx(1.0).epsilon(1e-12));
 
   // The environment's own test set (each mode, then copies with 1..n-1 flipped bits), as bit strings.
   const std::vector<std::string> test_set = env.reward().test_set();
-  const StateMatrix test_states = bitseq_states_from_bits(env, test_set);
+  const StateMatrix test_states = env.states_from_bits(test_set);
   REQUIRE(test_states.rows() == int64_t(test_set.size()));
   for (size_t i = 0; i < test_set.size(); ++i) CHECK(env.state_string(test_states.row(i).data()) == test_set[i]);
-  CHECK(bitseq_rank_correlation(model, env, test_states) >= tie_ceiling(log_rewards_of(env, test_states)) - 1e-12);
+  CHECK(likelihood_rank_correlation(model, test_states) >= tie_ceiling(log_rewards_of(env, test_states)) - 1e-12);
 }
 
-TEST_CASE("core: bitseq order weights match a double recomputation along the drawn fill orders") {
+TEST_CASE("core: terminal likelihood on bitseq: order weights match a double recomputation along the drawn fill orders") {
   const BitSeq env(8, 2);
   const StateMatrix strings = all_full_strings(env);
   for (const EstimatorCase estimator : kEstimatorCases) {
@@ -281,16 +286,16 @@ TEST_CASE("core: bitseq order weights match a double recomputation along the dra
     if (backward == BackwardPolicy::Learned) randomize_table(model, "backward.head0.weight", 2.0, 4);
     const int n_orders = 3;
     const uint64_t seed = 11;
-    const BitSeqOrderWeights weights = bitseq_order_weights(model, env, strings, n_orders, seed, estimator.proposal);
+    const BackwardSampleWeights weights = backward_sample_weights(model, strings, n_orders, seed, estimator.proposal);
     const std::vector<double> estimates =
-        bitseq_log_likelihoods(model, env, strings, n_orders, seed, estimator.proposal);
+        terminal_log_likelihoods(model, strings, n_orders, seed, estimator.proposal);
     for (int i = 0; i < 256; ++i) {
       CAPTURE(i);
       std::vector<double> order_weights(n_orders);
       for (int k = 0; k < n_orders; ++k) {
-        const int* order = weights.slots.data() + (i * n_orders + k) * 4;
+        const int* order = weights.backward_actions.data() + (i * n_orders + k) * 4;
         REQUIRE(is_permutation_of_slots(order, 4));
-        if (estimator.proposal == FillOrders::Uniform) {
+        if (estimator.proposal == BackwardProposal::Uniform) {
           // Contract: Fisher-Yates with Rng::stream(seed, i, k).
           Rng rng = Rng::stream(seed, i, k);
           int expected[4] = {0, 1, 2, 3};
@@ -310,7 +315,7 @@ TEST_CASE("core: bitseq order weights match a double recomputation along the dra
   }
 }
 
-TEST_CASE("core: bitseq likelihood with many fill orders matches the exact P_T within 5 sigma") {
+TEST_CASE("core: terminal likelihood on bitseq: likelihood with many fill orders matches the exact P_T within 5 sigma") {
   const BitSeq env(8, 2);
   const StateMatrix all = all_full_strings(env);
   StateMatrix strings(32, 4);  // every 8th string
@@ -327,7 +332,7 @@ TEST_CASE("core: bitseq likelihood with many fill orders matches the exact P_T w
     randomize_table(model, "forward.head0.weight", 1.0, 21);
     if (backward == BackwardPolicy::Learned) randomize_table(model, "backward.head0.weight", 1.0, 22);
     const std::vector<double> estimates =
-        bitseq_log_likelihoods(model, env, strings, n_orders, 8, estimator.proposal);
+        terminal_log_likelihoods(model, strings, n_orders, 8, estimator.proposal);
     for (int i = 0; i < 32; ++i) {
       CAPTURE(i);
       // Over all 24 orders tau: P_T = sum P_F(tau); E_PB[w^2] = sum P_F(tau)^2 / P_B(tau|x).
@@ -349,7 +354,7 @@ TEST_CASE("core: bitseq likelihood with many fill orders matches the exact P_T w
   }
 }
 
-TEST_CASE("core: bitseq likelihood is bit-identical on 1 and 2 threads") {
+TEST_CASE("core: terminal likelihood on bitseq: likelihood is bit-identical on 1 and 2 threads") {
   if (!testing::can_compare_thread_counts()) return;
   const BitSeq env(8, 2);
   const StateMatrix strings = all_full_strings(env);
@@ -361,23 +366,23 @@ TEST_CASE("core: bitseq likelihood is bit-identical on 1 and 2 threads") {
     config.hidden = {32, 32};
     config.backward = backward;
     const Model<float> model(env, config, 5);
-    BitSeqOrderWeights one, two;
+    BackwardSampleWeights one, two;
     {
       ScopedThreads threads(1);
-      one = bitseq_order_weights(model, env, strings, 40, 3, estimator.proposal);  // 10240 pairs: 52 batches
+      one = backward_sample_weights(model, strings, 40, 3, estimator.proposal);  // 10240 pairs: 52 batches
     }
     {
       ScopedThreads threads(2);
-      two = bitseq_order_weights(model, env, strings, 40, 3, estimator.proposal);
+      two = backward_sample_weights(model, strings, 40, 3, estimator.proposal);
     }
-    CHECK(one.slots == two.slots);
+    CHECK(one.backward_actions == two.backward_actions);
     CHECK(one.log_weights == two.log_weights);  // exact: doubles compared bitwise
-    const BitSeqOrderWeights other_seed = bitseq_order_weights(model, env, strings, 40, 4, estimator.proposal);
-    CHECK(one.slots != other_seed.slots);
+    const BackwardSampleWeights other_seed = backward_sample_weights(model, strings, 40, 4, estimator.proposal);
+    CHECK(one.backward_actions != other_seed.backward_actions);
   }
 }
 
-TEST_CASE("core: bitseq rank correlation of uniform and random policies is far from 1") {
+TEST_CASE("core: terminal likelihood on bitseq: rank correlation of uniform and random policies is far from 1") {
   const BitSeq env(8, 2);
   const StateMatrix strings = all_full_strings(env);
   // Uniform P_F (a zero table): each slot gets a uniform word, P_T(x) = 4^-4 for every x, and the
@@ -385,32 +390,73 @@ TEST_CASE("core: bitseq rank correlation of uniform and random policies is far f
   ModelConfig tabular;
   tabular.tabular = true;
   const Model<float> uniform(env, tabular, 1);
-  for (double estimate : bitseq_log_likelihoods(uniform, env, strings))
+  for (double estimate : terminal_log_likelihoods(uniform, strings))
     CHECK(estimate == doctest::Approx(-8 * std::log(2.0)).epsilon(1e-6));
-  CHECK(std::isnan(bitseq_rank_correlation(uniform, env, strings)));
+  CHECK(std::isnan(likelihood_rank_correlation(uniform, strings)));
 
   // A randomly initialised MLP: its P_T has nothing to do with R.
   ModelConfig mlp;
   mlp.hidden = {64, 64};
   const Model<float> random_policy(env, mlp, 3);
-  const double rho = bitseq_rank_correlation(random_policy, env, strings);
+  const double rho = likelihood_rank_correlation(random_policy, strings);
   CAPTURE(rho);  // 0.31 with these seeds
   CHECK(std::abs(rho) < 0.5);
 }
 
-TEST_CASE("core: bitseq likelihood rejects bad strings, models and order counts") {
+TEST_CASE("core: terminal likelihood rejects non-terminating states, wrong widths and sample counts") {
   const BitSeq env(8, 2);
-  const BitSeq other(12, 3);
   ModelConfig config;
   config.tabular = true;
   const Model<float> model(env, config, 1);
-  const Model<float> other_model(other, config, 1);
   StateMatrix strings = all_full_strings(env).topRows(4);
-  CHECK_THROWS_AS(bitseq_order_weights(model, env, strings, 0, 1), std::invalid_argument);
-  CHECK_THROWS_AS(bitseq_order_weights(other_model, env, strings, 1, 1), std::invalid_argument);
+  CHECK_THROWS_AS(backward_sample_weights(model, strings, 0, 1), std::invalid_argument);
+  CHECK_THROWS_AS(backward_sample_weights(model, StateMatrix::Zero(2, 3), 1, 1), std::invalid_argument);
   strings(2, 1) = env.empty_word();
-  CHECK_THROWS_AS(bitseq_log_likelihoods(model, env, strings, 1, 1), std::invalid_argument);
-  CHECK(bitseq_log_likelihoods(model, env, StateMatrix(0, 4), 3, 1).empty());
+  CHECK_THROWS_AS(terminal_log_likelihoods(model, strings, 1, 1), std::invalid_argument);
+  CHECK(terminal_log_likelihoods(model, StateMatrix(0, 4), 3, 1).empty());
+}
+
+// Other environments, through the Environment interface alone (the default uniform backward sampler).
+TEST_CASE("core: terminal likelihood is exact on BitSeq-AR (one path) and unbiased on HyperGrid (with exit)") {
+  // BitSeq-AR is a tree: the one backward trajectory has q = 1, so every weight is log P_T(x).
+  const BitSeqAutoregressive tree(6, 2);
+  const Enumeration tree_states(tree);
+  ModelConfig mlp;
+  mlp.hidden = {16};
+  const Model<float> tree_model(tree, mlp, 7);
+  const std::vector<double> tree_exact = terminating_distribution(tree_model, tree_states);
+  std::vector<int64_t> terminal_index;
+  for (int64_t i = 0; i < tree_states.n_states(); ++i)
+    if (tree_states.can_terminate()[i]) terminal_index.push_back(i);
+  StateMatrix leaves(int64_t(terminal_index.size()), tree.state_width());
+  for (size_t j = 0; j < terminal_index.size(); ++j) leaves.row(j) = tree_states.states().row(terminal_index[j]);
+  const BackwardSampleWeights tree_weights = backward_sample_weights(tree_model, leaves, 2, 1);
+  for (size_t j = 0; j < terminal_index.size(); ++j)
+    for (int k = 0; k < 2; ++k) {
+      CHECK(tree_weights.lengths[j * 2 + k] == 3);
+      CHECK(tree_weights.log_weights[j * 2 + k] == doctest::Approx(std::log(tree_exact[terminal_index[j]])).epsilon(1e-5));
+    }
+
+  // HyperGrid 3x3: trajectories of 0..4 moves end with an exit, whose log P_F the weight includes.
+  // The mean of K importance weights is within 5 estimated standard errors of the exact P_T.
+  const HyperGrid grid(2, 3, "medium");
+  const Enumeration grid_states(grid);
+  const Model<float> grid_model(grid, mlp, 9);
+  const std::vector<double> grid_exact = terminating_distribution(grid_model, grid_states);
+  const int n_samples = 4000;
+  const BackwardSampleWeights weights =
+      backward_sample_weights(grid_model, grid_states.states(), n_samples, 3);  // every state can exit
+  for (int64_t i = 0; i < grid_states.n_states(); ++i) {
+    CAPTURE(i);
+    double mean = 0, square = 0;
+    for (int k = 0; k < n_samples; ++k) {
+      const double weight = std::exp(weights.log_weights[i * n_samples + k]);
+      mean += weight / n_samples;
+      square += weight * weight / n_samples;
+    }
+    const double standard_error = std::sqrt(std::max(0.0, square - mean * mean) / n_samples);  // 0: one path
+    CHECK(std::abs(mean - grid_exact[i]) <= 5 * standard_error + 1e-6 * grid_exact[i]);
+  }
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // Random numbers for gflownet.cpp: a small, fast generator (xoshiro256++) whose independent streams
 // are keyed by (seed, stream id), so every trajectory owns its stream and a run gives the same
 // numbers on 1 thread and on 16. Not cryptographic; not Eigen's Random() (never call that in a
-// parallel region).
+// parallel region). In util/, below envs/ and core/: both draw from it (a reward's test set, rollouts).
 //
 // Thread contract: an Rng is thread-compatible (one owner at a time); streams never share state.
 //

@@ -1,0 +1,208 @@
+// log P_T estimates by backward sampling, and the rank correlation (see terminal_likelihood.hpp). Work
+// is cut into fixed batches of consecutive (state, sample) pairs; a batch first draws its backward
+// trajectories (the environment's uniform sampler, or rounds of sampling from the model's P_B), then
+// evaluates the states of every pair's trajectory in one call and sums log P_F - log q in double.
+#include "core/terminal_likelihood.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "core/parallel.hpp"
+#include "core/rank_correlation.hpp"
+#include "util/random.hpp"
+
+namespace gfn {
+
+namespace {
+
+constexpr int kStatesPerEvaluation = 1024;  // rows of one model call (bounds the tape: rows x A floats)
+
+struct BatchScratch {
+  Tape<float> tape;
+  ModelScratch model;
+  std::vector<int32_t> states;   // rows x S
+  std::vector<int> taken;        // pairs x L: backward actions in the order drawn (model's P_B)
+  std::vector<int> row_offsets;  // pairs + 1: each pair's rows s_0..s_n
+  std::vector<uint8_t> mask;     // A_b
+};
+
+// Draws the backward trajectories of pairs [first_pair, first_pair + n_pairs) into
+// result.backward_actions and result.lengths.
+void draw_backward_trajectories(const Model<float>& model, const StateMatrix& terminals, uint64_t seed,
+                                int64_t first_pair, int n_pairs, BackwardProposal proposal, BatchScratch& scratch,
+                                BackwardSampleWeights& result) {
+  const Environment& env = model.env();
+  const int width = env.state_width(), max_length = result.max_length, n_samples = result.n_samples;
+  std::vector<Rng> rngs;
+  rngs.reserve(n_pairs);
+  for (int b = 0; b < n_pairs; ++b) {
+    const int64_t pair = first_pair + b;
+    rngs.push_back(Rng::stream(seed, uint64_t(pair / n_samples), uint64_t(pair % n_samples)));
+  }
+  if (proposal == BackwardProposal::Uniform) {
+    for (int b = 0; b < n_pairs; ++b) {
+      const int64_t pair = first_pair + b;
+      result.lengths[pair] = env.sample_uniform_backward(terminals.row(pair / n_samples).data(), rngs[b],
+                                                         result.backward_actions.data() + pair * max_length);
+    }
+    return;
+  }
+  // The model's P_B: from x, draw a backward action from P_B(. | current state) until s_0. Rows that
+  // reached s_0 are still evaluated (the batch keeps its shape) but no longer drawn from.
+  scratch.states.resize(size_t(n_pairs) * width);
+  scratch.taken.resize(size_t(n_pairs) * max_length);
+  for (int b = 0; b < n_pairs; ++b) {
+    const int32_t* terminal = terminals.row((first_pair + b) / n_samples).data();
+    std::copy(terminal, terminal + width, scratch.states.begin() + int64_t(b) * width);
+    result.lengths[first_pair + b] = 0;
+  }
+  for (int step = 0; step < max_length; ++step) {
+    bool walking = false;
+    for (int b = 0; b < n_pairs && !walking; ++b) walking = !env.is_initial(scratch.states.data() + int64_t(b) * width);
+    if (!walking) break;
+    scratch.tape.clear();
+    const ModelOutputs outputs = model.evaluate(scratch.tape, nullptr, scratch.states.data(), n_pairs,
+                                                scratch.model, /*with_backward=*/true);
+    const auto backward = scratch.tape.value(outputs.backward_logprobs);  // pairs x A_b
+    for (int b = 0; b < n_pairs; ++b) {
+      int32_t* state = scratch.states.data() + int64_t(b) * width;
+      if (env.is_initial(state)) continue;
+      const int action = rngs[b].categorical(backward.data() + int64_t(b) * backward.cols(), int(backward.cols()));
+      int& length = result.lengths[first_pair + b];
+      scratch.taken[int64_t(b) * max_length + length++] = action;
+      env.backward_step(state, action);
+    }
+  }
+  for (int b = 0; b < n_pairs; ++b) {  // drawn from x backwards; stored in forward order
+    const int length = result.lengths[first_pair + b];
+    int* actions = result.backward_actions.data() + (first_pair + b) * max_length;
+    for (int t = 0; t < length; ++t) actions[t] = scratch.taken[int64_t(b) * max_length + length - 1 - t];
+  }
+}
+
+// log_weights of pairs [first_pair, first_pair + n_pairs), given their backward trajectories.
+void weigh_backward_trajectories(const Model<float>& model, const StateMatrix& terminals, int64_t first_pair,
+                                 int n_pairs, BackwardProposal proposal, BatchScratch& scratch,
+                                 BackwardSampleWeights& result) {
+  const Environment& env = model.env();
+  const bool model_backward = proposal == BackwardProposal::ModelBackward;
+  const int width = env.state_width(), max_length = result.max_length, n_samples = result.n_samples;
+  scratch.row_offsets.assign(1, 0);
+  for (int b = 0; b < n_pairs; ++b)
+    scratch.row_offsets.push_back(scratch.row_offsets.back() + result.lengths[first_pair + b] + 1);
+  scratch.states.resize(size_t(scratch.row_offsets.back()) * width);
+  for (int b = 0; b < n_pairs; ++b) {  // s_n = x, then s_{t-1} = s_t with the t-th move undone
+    const int length = result.lengths[first_pair + b];
+    const int* actions = result.backward_actions.data() + (first_pair + b) * max_length;
+    int32_t* rows = scratch.states.data() + int64_t(scratch.row_offsets[b]) * width;
+    const int32_t* terminal = terminals.row((first_pair + b) / n_samples).data();
+    std::copy(terminal, terminal + width, rows + int64_t(length) * width);
+    for (int t = length; t > 0; --t) {
+      std::copy(rows + int64_t(t) * width, rows + int64_t(t + 1) * width, rows + int64_t(t - 1) * width);
+      env.backward_step(rows + int64_t(t - 1) * width, actions[t - 1]);
+    }
+  }
+  scratch.tape.clear();
+  const ModelOutputs outputs = model.evaluate(scratch.tape, nullptr, scratch.states.data(), scratch.row_offsets.back(),
+                                              scratch.model, model_backward);
+  const auto forward = scratch.tape.value(outputs.forward_logprobs);  // rows x A
+  scratch.mask.resize(env.n_backward_actions());
+  for (int b = 0; b < n_pairs; ++b) {
+    const int length = result.lengths[first_pair + b];
+    const int* actions = result.backward_actions.data() + (first_pair + b) * max_length;
+    const int first_row = scratch.row_offsets[b];
+    double log_weight = 0;
+    for (int t = 1; t <= length; ++t) {
+      const int parent_row = first_row + t - 1, child_row = first_row + t;
+      const int32_t* child = scratch.states.data() + int64_t(child_row) * width;
+      const int action = env.forward_action_of(child, actions[t - 1]);
+      double log_backward;
+      if (model_backward) {
+        log_backward = double(scratch.tape.value(outputs.backward_logprobs)(child_row, actions[t - 1]));
+      } else {  // uniform: 1 / (valid backward actions of the child)
+        env.backward_mask(child, scratch.mask.data());
+        int n_valid = 0;
+        for (uint8_t valid : scratch.mask) n_valid += valid;
+        log_backward = -std::log(double(n_valid));
+      }
+      log_weight += double(forward(parent_row, action)) - log_backward;
+    }
+    if (env.exit_action() >= 0) log_weight += double(forward(first_row + length, env.exit_action()));
+    result.log_weights[first_pair + b] = log_weight;
+  }
+}
+
+}  // namespace
+
+BackwardSampleWeights backward_sample_weights(const Model<float>& model, const StateMatrix& terminals, int n_samples,
+                                              uint64_t seed, BackwardProposal proposal) {
+  const Environment& env = model.env();
+  const int width = env.state_width();
+  if (n_samples < 1) throw std::invalid_argument("backward_sample_weights: need at least one sample per state");
+  if (terminals.rows() > 0 && terminals.cols() != width)
+    throw std::invalid_argument("backward_sample_weights: states must have " + std::to_string(width) + " columns");
+  for (int64_t i = 0; i < terminals.rows(); ++i)
+    if (!env.can_terminate(terminals.row(i).data()))
+      throw std::invalid_argument("backward_sample_weights: state " + std::to_string(i) + " is not terminating");
+
+  BackwardSampleWeights result;
+  result.n_states = int(terminals.rows());
+  result.n_samples = n_samples;
+  result.max_length = env.max_trajectory_length();
+  const int64_t n_pairs = int64_t(result.n_states) * n_samples;
+  result.backward_actions.assign(size_t(n_pairs) * result.max_length, -1);
+  result.lengths.resize(n_pairs);
+  result.log_weights.resize(n_pairs);
+
+  // Fixed batches of consecutive pairs: the same composition on any number of threads.
+  const int pairs_per_batch = std::max(1, kStatesPerEvaluation / (result.max_length + 1));
+  const int64_t n_batches = (n_pairs + pairs_per_batch - 1) / pairs_per_batch;
+  std::vector<BatchScratch> scratches(max_threads());
+  parallel_for(n_batches, [&](int64_t batch) {
+    BatchScratch& scratch = scratches[thread_id()];
+    const int64_t first_pair = batch * pairs_per_batch;
+    const int count = int(std::min<int64_t>(pairs_per_batch, n_pairs - first_pair));
+    draw_backward_trajectories(model, terminals, seed, first_pair, count, proposal, scratch, result);
+    weigh_backward_trajectories(model, terminals, first_pair, count, proposal, scratch, result);
+  });
+  return result;
+}
+
+std::vector<double> terminal_log_likelihoods(const Model<float>& model, const StateMatrix& terminals, int n_samples,
+                                             uint64_t seed, BackwardProposal proposal) {
+  const BackwardSampleWeights weights = backward_sample_weights(model, terminals, n_samples, seed, proposal);
+  std::vector<double> log_likelihoods(weights.n_states);
+  const double log_samples = std::log(double(n_samples));
+  for (int i = 0; i < weights.n_states; ++i) {
+    const double* row = weights.log_weights.data() + int64_t(i) * n_samples;
+    const double max_weight = *std::max_element(row, row + n_samples);
+    if (max_weight == -std::numeric_limits<double>::infinity()) {
+      log_likelihoods[i] = max_weight;
+      continue;
+    }
+    double total = 0;
+    for (int k = 0; k < n_samples; ++k) total += std::exp(row[k] - max_weight);
+    log_likelihoods[i] = max_weight + std::log(total) - log_samples;
+  }
+  return log_likelihoods;
+}
+
+double likelihood_rank_correlation(const Model<float>& model, const StateMatrix& terminals, int n_samples,
+                                   uint64_t seed, BackwardProposal proposal) {
+  const std::vector<double> log_likelihoods = terminal_log_likelihoods(model, terminals, n_samples, seed, proposal);
+  std::vector<double> log_rewards(log_likelihoods.size());
+  for (size_t i = 0; i < log_rewards.size(); ++i) log_rewards[i] = model.env().log_reward(terminals.row(i).data());
+  return spearman_correlation(log_likelihoods, log_rewards);
+}
+
+bool has_test_set_rank_correlation(const Environment& env) { return env.provides(Capability::TestSet); }
+
+double test_set_rank_correlation(const Model<float>& model, uint64_t seed, BackwardProposal proposal) {
+  require_capability(model.env(), Capability::TestSet, "the test-set rank correlation");
+  return likelihood_rank_correlation(model, model.env().test_states(), kDefaultBackwardSamples, seed, proposal);
+}
+
+}  // namespace gfn
