@@ -86,9 +86,9 @@ void BackwardSampler::sample_block(const int32_t* terminal_states, int first, in
                   sizeof(int32_t) * state_width);
     }
     scratch.tape.clear();
-    const ModelOutputs outputs =
-        model_.evaluate(scratch.tape, nullptr, scratch.live_states.data(), n_live, scratch.model);
-    const auto logp = scratch.tape.value(outputs.backward_logprobs);  // live x A_b
+    const NodeId backward_logprobs =
+        model_.backward_policy_logprobs(scratch.tape, scratch.live_states.data(), n_live, scratch.model);
+    const auto logp = scratch.tape.value(backward_logprobs);  // live x A_b
 
     int still_live = 0;
     for (int j = 0; j < n_live; ++j) {

@@ -7,9 +7,10 @@
 // objective trains on it unchanged. Used by replay (objects from a buffer) and local search. Not a
 // forward sampler (core/sampler.hpp) and not a buffer (core/terminal_replay_buffer.hpp).
 //
-// Like the Sampler: fixed blocks stepped in lockstep (one model evaluation per step per block), and
-// trajectory i draws from Rng::stream(seed, iteration, first_stream + i), so a batch is bit-identical on
-// any thread count. Shapes: terminal_states is n x S; the batch has n trajectories.
+// Like the Sampler: fixed blocks stepped in lockstep (one P_B evaluation per step per block; a fixed P_B
+// runs no network, see Model::backward_policy_logprobs), and trajectory i draws from
+// Rng::stream(seed, iteration, first_stream + i), so a batch is bit-identical on any thread count.
+// Shapes: terminal_states is n x S; the batch has n trajectories.
 //
 //   BackwardSampler backward(model);
 //   backward.sample(objects.data(), n, seed, iteration, /*first_stream=*/1 << 20, batch);

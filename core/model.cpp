@@ -154,7 +154,6 @@ void Model<Scalar>::add_mask_node(Tape<Scalar>& tape, const int32_t* states, int
 template <typename Scalar>
 ModelOutputs Model<Scalar>::evaluate(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const int32_t* states,
                                      int n_states, ModelScratch& scratch, bool with_backward) const {
-  const int state_width = env_.state_width();
   encode(states, n_states, scratch);
 
   NodeId heads[3][3];
@@ -183,11 +182,19 @@ ModelOutputs Model<Scalar>::evaluate(Tape<Scalar>& tape, FlatVector<Scalar>* gra
         backward_network_logprobs(tape, target_backward_store_, nullptr, states, n_states, scratch);
     return outputs;
   }
-  // Fixed backward policies are constants computed from the environment.
+  outputs.backward_logprobs = fixed_backward_logprobs(tape, states, n_states, scratch);
+  return outputs;
+}
+
+// Fixed backward policies are constants computed from the environment.
+template <typename Scalar>
+NodeId Model<Scalar>::fixed_backward_logprobs(Tape<Scalar>& tape, const int32_t* states, int n_states,
+                                              ModelScratch& scratch) const {
+  const int state_width = env_.state_width();
   const int width = env_.n_backward_actions();
   const Scalar minus_infinity = -std::numeric_limits<Scalar>::infinity();
-  outputs.backward_logprobs = tape.constant(n_states, width, minus_infinity);
-  auto logprobs = tape.mutable_value(outputs.backward_logprobs);
+  const NodeId node = tape.constant(n_states, width, minus_infinity);
+  auto logprobs = tape.mutable_value(node);
   scratch.mask.resize(width);
   scratch.backward_logprobs.resize(width);
   for (int r = 0; r < n_states; ++r) {
@@ -205,7 +212,19 @@ ModelOutputs Model<Scalar>::evaluate(Tape<Scalar>& tape, FlatVector<Scalar>* gra
         if (scratch.mask[c]) logprobs(r, c) = uniform;
     }
   }
-  return outputs;
+  return node;
+}
+
+template <typename Scalar>
+NodeId Model<Scalar>::backward_policy_logprobs(Tape<Scalar>& tape, const int32_t* states, int n_states,
+                                               ModelScratch& scratch) const {
+  if (config_.backward == BackwardPolicy::Learned)
+    return evaluate(tape, nullptr, states, n_states, scratch).backward_logprobs;
+  if (has_backward_network()) {
+    encode(states, n_states, scratch);
+    return backward_network_logprobs(tape, target_backward_store_, nullptr, states, n_states, scratch);
+  }
+  return fixed_backward_logprobs(tape, states, n_states, scratch);
 }
 
 template <typename Scalar>

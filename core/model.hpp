@@ -77,6 +77,10 @@ class Model {
   ModelOutputs evaluate(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const int32_t* states, int n_states,
                         ModelScratch& scratch, bool with_backward = true) const;
   NodeId log_z(Tape<Scalar>& tape, FlatVector<Scalar>* gradient) const;  // 1 x 1
+  // The P_B of evaluate() alone (N x A_b, no gradient), computing only what it needs: a fixed policy
+  // (uniform, maxent) runs no network, TLM / pessimistic only the target P_B network.
+  NodeId backward_policy_logprobs(Tape<Scalar>& tape, const int32_t* states, int n_states,
+                                  ModelScratch& scratch) const;
 
   // Tlm / Pessimistic: the online P_B network (trained by likelihood) and its target copy (read by
   // evaluate()). evaluate_backward gives the online B x A_b log-probabilities, gradient into a buffer
@@ -108,6 +112,8 @@ class Model {
   // Runs `network` on the states encode() wrote into scratch: writes one node per head.
   void run_network(const Mlp<Scalar>& network, Tape<Scalar>& tape, const ParameterStore<Scalar>& store,
                    FlatVector<Scalar>* gradient, int n_states, const ModelScratch& scratch, NodeId* heads) const;
+  NodeId fixed_backward_logprobs(Tape<Scalar>& tape, const int32_t* states, int n_states,
+                                 ModelScratch& scratch) const;
   NodeId backward_network_logprobs(Tape<Scalar>& tape, const ParameterStore<Scalar>& store,
                                    FlatVector<Scalar>* gradient, const int32_t* states, int n_states,
                                    ModelScratch& scratch) const;

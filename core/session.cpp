@@ -193,9 +193,16 @@ void Session::restore(const Checkpoint& checkpoint) {
   trajectories_ = counts[0];
   transitions_ = counts[1];
   loss_count_ = counts[2];
-  const auto& reward_calls = checkpoint.integer_array("session.reward_calls");
-  if (reward_calls.size() != 1) throw corrupted("session totals");
-  reward_calls_ = reward_calls[0];
+  // A checkpoint written before reward_calls was counted comes from a run without replay or local
+  // search, where every trajectory was fresh and scored once: its reward calls are its trajectories.
+  const bool counts_reward_calls = checkpoint.integers.count("session.reward_calls") > 0;
+  if (counts_reward_calls) {
+    const auto& reward_calls = checkpoint.integer_array("session.reward_calls");
+    if (reward_calls.size() != 1) throw corrupted("session totals");
+    reward_calls_ = reward_calls[0];
+  } else {
+    reward_calls_ = trajectories_;
+  }
   wall_s_ = sums[0];
   loss_sum_ = sums[1];
   // A metric added after the checkpoint was written keeps its default; any other mismatch is corruption.
@@ -215,6 +222,8 @@ void Session::restore(const Checkpoint& checkpoint) {
       for (size_t i = 0; i < rows; ++i) history_[i].*std::get<double MetricsRow::*>(metric.field) = column[i];
     }
   }
+  if (!counts_reward_calls)
+    for (MetricsRow& row : history_) row.reward_calls = row.trajectories;
 }
 
 void Session::save_checkpoint() const { checkpoint().save(directory_ + "/checkpoint.bin"); }

@@ -1,4 +1,5 @@
-// TerminalReplayBuffer implementation: flat object storage, the three keep rules, exact draws.
+// TerminalReplayBuffer implementation: flat object storage, a hash table of slots for de-duplication,
+// the three keep rules (an eviction heap for the reward rule), exact draws.
 #include "core/terminal_replay_buffer.hpp"
 
 #include <algorithm>
@@ -31,24 +32,95 @@ TerminalReplayBuffer::TerminalReplayBuffer(const ReplayConfig& config, int state
     throw std::invalid_argument("replay alpha must be finite and >= 0");
 }
 
-std::string TerminalReplayBuffer::key_of(const int32_t* object) const {
-  return std::string(reinterpret_cast<const char*>(object), sizeof(int32_t) * state_width_);
+// ---------------------------------------------------------------------------------------------
+// De-duplication: slots in an open-addressing table keyed by the stored object's bytes
+
+uint64_t TerminalReplayBuffer::hash_of(const int32_t* object) const {
+  uint64_t hash = 0x9e3779b97f4a7c15ULL;
+  for (int c = 0; c < state_width_; ++c) {
+    hash = (hash ^ uint32_t(object[c])) * 0xff51afd7ed558ccdULL;
+    hash ^= hash >> 32;
+  }
+  return hash;
+}
+
+int TerminalReplayBuffer::find_slot(const int32_t* object) const {
+  if (index_.empty()) return -1;
+  const size_t mask = index_.size() - 1;
+  for (size_t position = hash_of(object) & mask;; position = (position + 1) & mask) {
+    const int slot = index_[position];
+    if (slot < 0) return -1;
+    if (std::equal(object, object + state_width_, this->object(slot))) return slot;
+  }
+}
+
+void TerminalReplayBuffer::index_insert(int slot) {
+  if (2 * (size_t(size()) + 1) > index_.size()) {
+    index_grow();  // indexes every stored slot, this one included
+    return;
+  }
+  const size_t mask = index_.size() - 1;
+  size_t position = hash_of(object(slot)) & mask;
+  while (index_[position] >= 0) position = (position + 1) & mask;
+  index_[position] = slot;
+}
+
+// Backward-shift deletion: later entries of the probe run move up so that no lookup stops early.
+void TerminalReplayBuffer::index_erase(int slot) {
+  const size_t mask = index_.size() - 1;
+  size_t hole = hash_of(object(slot)) & mask;
+  while (index_[hole] != slot) hole = (hole + 1) & mask;
+  for (size_t next = (hole + 1) & mask; index_[next] >= 0; next = (next + 1) & mask) {
+    const size_t home = hash_of(object(index_[next])) & mask;
+    // The entry at `next` may fill the hole unless its home lies cyclically in (hole, next].
+    const bool home_after_hole = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next);
+    if (!home_after_hole) {
+      index_[hole] = index_[next];
+      hole = next;
+    }
+  }
+  index_[hole] = -1;
+}
+
+void TerminalReplayBuffer::index_grow() {
+  size_t table_size = 16;
+  while (table_size < 2 * (size_t(size()) + 1)) table_size *= 2;
+  table_size *= 2;
+  index_.assign(table_size, -1);
+  const size_t mask = table_size - 1;
+  for (int slot = 0; slot < size(); ++slot) {
+    size_t position = hash_of(object(slot)) & mask;
+    while (index_[position] >= 0) position = (position + 1) & mask;
+    index_[position] = slot;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keep rules
+
+bool TerminalReplayBuffer::evicted_before(int a, int b) const {
+  return log_rewards_[a] < log_rewards_[b] || (log_rewards_[a] == log_rewards_[b] && a < b);
 }
 
 void TerminalReplayBuffer::put(int slot, const int32_t* object, double log_reward) {
-  if (slot == size()) {
+  const bool append = slot == size();
+  if (append) {
     objects_.insert(objects_.end(), object, object + state_width_);
     log_rewards_.push_back(log_reward);
   } else {
-    if (config_.deduplicate) slot_of_.erase(key_of(this->object(slot)));
+    if (config_.deduplicate) index_erase(slot);
     std::copy(object, object + state_width_, objects_.begin() + int64_t(slot) * state_width_);
     log_rewards_[slot] = log_reward;
   }
-  if (config_.deduplicate) slot_of_[key_of(object)] = slot;
+  if (config_.deduplicate) index_insert(slot);
+  if (append && config_.policy == ReplayPolicy::Reward) {
+    eviction_heap_.push_back(slot);
+    std::push_heap(eviction_heap_.begin(), eviction_heap_.end(), [this](int a, int b) { return evicted_before(b, a); });
+  }
 }
 
 void TerminalReplayBuffer::add(const int32_t* object, double log_reward, Rng& rng) {
-  if (config_.deduplicate && slot_of_.count(key_of(object))) return;
+  if (config_.deduplicate && find_slot(object) >= 0) return;
   ++n_offered_;
   if (size() < config_.capacity) {
     put(size(), object, log_reward);
@@ -66,10 +138,13 @@ void TerminalReplayBuffer::add(const int32_t* object, double log_reward, Rng& rn
       return;
     }
     case ReplayPolicy::Reward: {
-      int lowest = 0;
-      for (int slot = 1; slot < size(); ++slot)
-        if (log_rewards_[slot] < log_rewards_[lowest]) lowest = slot;
-      if (log_reward > log_rewards_[lowest]) put(lowest, object, log_reward);
+      const int lowest = eviction_heap_.front();
+      if (!(log_reward > log_rewards_[lowest])) return;
+      // The top leaves the heap, its slot takes the new object, and goes back in at its new rank.
+      auto order = [this](int a, int b) { return evicted_before(b, a); };
+      std::pop_heap(eviction_heap_.begin(), eviction_heap_.end(), order);
+      put(lowest, object, log_reward);
+      std::push_heap(eviction_heap_.begin(), eviction_heap_.end(), order);
       return;
     }
   }
@@ -134,7 +209,8 @@ void TerminalReplayBuffer::restore(const Checkpoint& checkpoint, const std::stri
     throw std::runtime_error("checkpoint replay buffer does not match the configuration");
   objects_.clear();
   log_rewards_.clear();
-  slot_of_.clear();
+  index_.clear();
+  eviction_heap_.clear();
   std::vector<int32_t> object(state_width_);
   for (int64_t slot = 0; slot < size; ++slot) {
     for (int c = 0; c < state_width_; ++c) object[c] = int32_t(objects[slot * state_width_ + c]);

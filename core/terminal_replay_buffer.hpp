@@ -9,10 +9,12 @@
 //   uniform  reservoir sampling: the k-th object offered (k > capacity) replaces a uniformly chosen slot
 //            with probability capacity / k, so every object offered so far is stored with the same
 //            probability capacity / k; draws uniformly. Early discoveries are not pushed out by recency.
-//   reward   keeps the `capacity` objects of highest reward (a new object replaces the stored one of
-//            lowest log R when its log R is higher; ties keep the stored one); draws slot i with
-//            probability R_i^alpha / sum_j R_j^alpha (alpha >= 0; alpha = 0 is uniform).
-// With `deduplicate`, an object already stored is not offered again (it counts for nothing).
+//   reward   keeps the `capacity` objects of highest reward: a new object replaces the stored one of
+//            lowest log R (of several, the one in the lowest slot) when its log R is higher; ties keep
+//            the stored one. A min-heap over (log R, slot) finds that object in O(log capacity).
+//            Draws slot i with probability R_i^alpha / sum_j R_j^alpha (alpha >= 0; 0 is uniform).
+// With `deduplicate`, an object already stored is not offered again (it counts for nothing); stored
+// objects are found through an open-addressing hash table of slots (no allocation once full).
 // Shapes: a stored object is S int32 (capacity x S in one flat array); draws write N x S.
 //
 //   TerminalReplayBuffer buffer({1000, ReplayPolicy::Reward, 1.0, true}, env.state_width());
@@ -20,12 +22,12 @@
 //   buffer.draw(8, rng, objects);   // 8 x S
 //
 // Thread contract: thread-compatible (one owner at a time; const methods may be called concurrently).
-// draw() is not const: it reuses a scratch buffer.
+// draw() is not const: it reuses a scratch buffer. Once the buffer is full, add() and draw() (into a
+// reused `objects`) allocate nothing.
 #pragma once
 
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "core/checkpoint.hpp"
@@ -75,8 +77,15 @@ class TerminalReplayBuffer {
   void restore(const Checkpoint& checkpoint, const std::string& prefix);
 
  private:
-  std::string key_of(const int32_t* object) const;
   void put(int slot, const int32_t* object, double log_reward);  // writes a slot (append when slot == size)
+  // Reward policy: true when slot a is evicted before slot b (lower log R, then lower slot).
+  bool evicted_before(int a, int b) const;
+  // De-duplication table: open addressing with linear probing over slots, -1 = empty.
+  uint64_t hash_of(const int32_t* object) const;
+  int find_slot(const int32_t* object) const;  // the slot storing `object`, or -1
+  void index_insert(int slot);
+  void index_erase(int slot);
+  void index_grow();
 
   ReplayConfig config_;
   int state_width_;
@@ -84,8 +93,9 @@ class TerminalReplayBuffer {
   std::vector<double> log_rewards_;  // size
   int next_fifo_ = 0;                // fifo: the slot the next object overwrites when full
   int64_t n_offered_ = 0;
-  std::unordered_map<std::string, int> slot_of_;  // deduplicate: object bytes -> slot
-  std::vector<double> cumulative_;                 // draw scratch: cumulative weights, size
+  std::vector<int> index_;          // deduplicate: hash table of slots (power-of-two size, at most half full)
+  std::vector<int> eviction_heap_;  // reward policy: slots, a heap whose top is evicted next
+  std::vector<double> cumulative_;  // draw scratch: cumulative weights, size
 };
 
 }  // namespace gfn

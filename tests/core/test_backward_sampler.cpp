@@ -1,7 +1,8 @@
 // BackwardSampler: backward-sampled trajectories are valid forward trajectories ending at the given
 // objects; the frequency of each path to a fixed object matches its P_B product (uniform P_B computed
 // by hand from parent counts, maxent and a random learned P_B from the model) within 5 binomial sigmas;
-// batches are bit-identical on 1 and 2 threads and differ between iterations and stream offsets.
+// batches are bit-identical on 1 and 2 threads and differ between iterations and stream offsets;
+// the P_B it reads (Model::backward_policy_logprobs) equals evaluate()'s, with no network for a fixed P_B.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -181,6 +182,31 @@ TEST_CASE("core: backward batches are bit-identical on 1 and 2 threads, and diff
   CHECK(!identical(one_thread, next_iteration));
   CHECK(!identical(one_thread, other_streams));
   CHECK(batch_violation(env, one_thread) == "");
+}
+
+TEST_CASE("core: P_B alone equals the P_B of a full evaluation; a fixed P_B puts no network on the tape") {
+  const HyperGrid env(3, 5, "standard");
+  for (BackwardPolicy policy :
+       {BackwardPolicy::Uniform, BackwardPolicy::MaxEnt, BackwardPolicy::Learned, BackwardPolicy::Tlm}) {
+    CAPTURE(backward_policy_name(policy));
+    ModelConfig config;
+    config.hidden = {16};
+    config.backward = policy;
+    Model<float> model(env, config, 5);
+    testing::randomise_parameters(model.store(), 8);
+    if (model.has_backward_network()) testing::randomise_parameters(model.target_backward_store(), 9);
+    Sampler forward(model, 8);
+    TrajectoryBatch batch;
+    forward.sample(24, 1, 0, SamplingOptions{}, batch);
+    const int n_states = batch.offsets.back();  // every state of the rollout, s0 included
+    Tape<float> full_tape, alone_tape;
+    ModelScratch scratch;
+    const ModelOutputs outputs = model.evaluate(full_tape, nullptr, batch.state(0), n_states, scratch);
+    const NodeId alone = model.backward_policy_logprobs(alone_tape, batch.state(0), n_states, scratch);
+    CHECK(alone_tape.value(alone) == full_tape.value(outputs.backward_logprobs));  // bit for bit, -inf too
+    const bool fixed = policy == BackwardPolicy::Uniform || policy == BackwardPolicy::MaxEnt;
+    if (fixed) CHECK(alone_tape.size() == 1);  // one constant node: no layer ran
+  }
 }
 
 }  // namespace

@@ -155,6 +155,32 @@ TEST_CASE("session: stopped mid-run and restored from its checkpoint, it reaches
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("session: a checkpoint written before reward calls were counted restores with one call per trajectory") {
+  Session uninterrupted(std::make_unique<Chain>(6), small_run());
+  uninterrupted.train();
+
+  std::atomic<bool> stop{false};
+  Session first(std::make_unique<Chain>(6), small_run());
+  SessionHooks hooks;
+  hooks.stop = &stop;
+  hooks.after_iteration = [&stop](const Session& session) { stop = session.trainer().iteration() == 69; };
+  first.set_hooks(hooks);
+  CHECK_FALSE(first.train());
+  Checkpoint old_format = first.checkpoint();
+  REQUIRE(old_format.integers.erase("session.reward_calls") == 1);
+  REQUIRE(old_format.integers.erase("history.reward_calls") == 1);
+
+  Session resumed(std::make_unique<Chain>(6), small_run());
+  resumed.restore(old_format);
+  CHECK(resumed.train());
+  REQUIRE(resumed.history().size() == uninterrupted.history().size());
+  for (size_t i = 0; i < resumed.history().size(); ++i) {
+    CAPTURE(i);
+    CHECK(resumed.history()[i].reward_calls > 0);
+    CHECK(resumed.history()[i].reward_calls == uninterrupted.history()[i].reward_calls);
+  }
+}
+
 TEST_CASE("session: an output directory holding another run is refused unless forced") {
   const std::string dir = scratch_dir("claim");
   RunSettings settings = small_run();

@@ -1,15 +1,19 @@
 // TerminalReplayBuffer: draw frequencies match the stated probabilities (R^alpha / sum R^alpha for the
 // reward policy, hand-computed; uniform otherwise) within 5 binomial sigmas; the keep rules (fifo keeps
 // the newest, reward the best, reservoir each offered object with probability capacity / k, checked
-// over many seeds); de-duplication; a saved and restored buffer continues bit-identically.
+// over many seeds); de-duplication; the buffer against a direct, scanning implementation of the stated
+// rules over a long stream with ties and repeats; a full buffer adds and draws without allocating; a
+// saved and restored buffer continues bit-identically.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <vector>
 
 #include "core/terminal_replay_buffer.hpp"
+#include "support/allocation_counter.hpp"
 #include "support/statistics.hpp"
 
 namespace gfn {
@@ -170,6 +174,98 @@ TEST_CASE("core: a restored replay buffer continues bit-identically; bad input i
   CHECK_THROWS_AS(TerminalReplayBuffer({0, ReplayPolicy::Fifo, 1.0, true}, 1), std::invalid_argument);
   CHECK_THROWS_AS(TerminalReplayBuffer({4, ReplayPolicy::Reward, -1.0, true}, 1), std::invalid_argument);
   CHECK_THROWS_AS(replay_policy_from_name("lifo"), std::invalid_argument);
+}
+
+// The keep rules as the header states them, written directly: linear searches and a full scan.
+struct ScanningBuffer {
+  ReplayConfig config;
+  std::vector<std::vector<int32_t>> objects;
+  std::vector<double> log_rewards;
+  int next_fifo = 0;
+  int64_t n_offered = 0;
+
+  void add(const std::vector<int32_t>& object, double log_reward, Rng& rng) {
+    if (config.deduplicate && std::find(objects.begin(), objects.end(), object) != objects.end()) return;
+    ++n_offered;
+    if (int(objects.size()) < config.capacity) {
+      objects.push_back(object);
+      log_rewards.push_back(log_reward);
+    } else if (config.policy == ReplayPolicy::Fifo) {
+      objects[next_fifo] = object;
+      log_rewards[next_fifo] = log_reward;
+      next_fifo = (next_fifo + 1) % config.capacity;
+    } else if (config.policy == ReplayPolicy::Uniform) {
+      const uint64_t pick = rng.next_u64() % uint64_t(n_offered);
+      if (pick < uint64_t(config.capacity)) {
+        objects[pick] = object;
+        log_rewards[pick] = log_reward;
+      }
+    } else {
+      int lowest = 0;  // the lowest log R, first slot among ties
+      for (int slot = 1; slot < int(objects.size()); ++slot)
+        if (log_rewards[slot] < log_rewards[lowest]) lowest = slot;
+      if (log_reward > log_rewards[lowest]) {
+        objects[lowest] = object;
+        log_rewards[lowest] = log_reward;
+      }
+    }
+  }
+};
+
+TEST_CASE("core: replay keep rules equal a direct scan of the stated rules (ties, repeats, -inf)") {
+  for (ReplayPolicy policy : {ReplayPolicy::Fifo, ReplayPolicy::Uniform, ReplayPolicy::Reward})
+    for (bool deduplicate : {true, false}) {
+      CAPTURE(replay_policy_name(policy));
+      CAPTURE(deduplicate);
+      const ReplayConfig config{7, policy, 1.0, deduplicate};
+      TerminalReplayBuffer buffer(config, 2);
+      ScanningBuffer reference{config, {}, {}, 0, 0};
+      Rng stream(21), rng(22), reference_rng(22);
+      for (int step = 0; step < 3000; ++step) {
+        // Objects from a 6 x 6 domain (many repeats); rewards in {-inf, 0, 1, 2} (many ties).
+        const std::vector<int32_t> object = {int32_t(stream.uniform_int(6)), int32_t(stream.uniform_int(6))};
+        const int level = int(stream.uniform_int(4));
+        const double log_reward = level == 0 ? -std::numeric_limits<double>::infinity() : double(level - 1);
+        buffer.add(object.data(), log_reward, rng);
+        reference.add(object, log_reward, reference_rng);
+        REQUIRE(buffer.size() == int(reference.objects.size()));
+        REQUIRE(buffer.n_offered() == reference.n_offered);
+        for (int slot = 0; slot < buffer.size(); ++slot) {
+          CAPTURE(step);
+          CAPTURE(slot);
+          REQUIRE(std::vector<int32_t>(buffer.object(slot), buffer.object(slot) + 2) == reference.objects[slot]);
+          REQUIRE(buffer.log_reward(slot) == reference.log_rewards[slot]);
+        }
+      }
+    }
+}
+
+TEST_CASE("core: a full replay buffer adds (new objects and repeats) and draws without allocating") {
+  if (!testing::allocation_counting_available()) {
+    MESSAGE("skipped: allocation counting is not available in this build (sanitizer owns malloc)");
+    return;
+  }
+  for (ReplayPolicy policy : {ReplayPolicy::Fifo, ReplayPolicy::Uniform, ReplayPolicy::Reward}) {
+    CAPTURE(replay_policy_name(policy));
+    TerminalReplayBuffer buffer({64, policy, 1.0, true}, 4);
+    Rng stream(31), rng(32);
+    std::vector<int32_t> objects(size_t(4000) * 4);
+    std::vector<double> log_rewards(4000);
+    for (int i = 0; i < 4000; ++i) {
+      for (int c = 0; c < 4; ++c) objects[size_t(i) * 4 + c] = int32_t(stream.uniform_int(5));  // 625 objects
+      log_rewards[i] = stream.uniform();
+    }
+    for (int i = 0; i < 2000; ++i) buffer.add(&objects[size_t(i) * 4], log_rewards[i], rng);
+    REQUIRE(buffer.size() == 64);
+    std::vector<int32_t> drawn;
+    buffer.draw(32, rng, drawn);  // sizes the draw buffers once
+    const int64_t before = testing::allocation_count();
+    for (int i = 2000; i < 4000; ++i) {
+      buffer.add(&objects[size_t(i) * 4], log_rewards[i], rng);
+      if (i % 100 == 0) buffer.draw(32, rng, drawn);
+    }
+    CHECK(testing::allocation_count() - before == 0);
+  }
 }
 
 }  // namespace
