@@ -98,6 +98,11 @@ class BlockObjective {
   virtual NodeId build_block(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const Model<Scalar>& model,
                              const BatchCounts& counts) = 0;
 
+  // Every estimator of the model on the block's R rows, on `tape`.
+  ModelOutputs evaluate_rows(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const Model<Scalar>& model) {
+    return model.evaluate(tape, gradient, block_.state(0), block_.rows, model_scratch_);
+  }
+
   ObjectiveConfig config_;
   BlockIndex<Scalar> block_;
   ModelScratch model_scratch_;

@@ -21,8 +21,7 @@ class ModifiedDetailedBalance : public BlockObjective<Scalar> {
   NodeId build_block(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const Model<Scalar>& model,
                      const BatchCounts& counts) override {
     const BlockIndex<Scalar>& block = this->block_;
-    const ModelOutputs outputs =
-        model.evaluate(tape, gradient, block.state(0), block.rows, this->model_scratch_);
+    const ModelOutputs outputs = this->evaluate_rows(tape, gradient, model);
     const Environment& env = model.env();
     const double floor = this->config_.log_reward_floor;
     const int exit_action = env.exit_action();
