@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
 
 #include "cli/svg.hpp"
 #include "core/files.hpp"
@@ -115,9 +116,13 @@ std::unique_ptr<Session> load_session(const std::string& checkpoint_path) {
   RunSettings settings = from_text(checkpoint.config);
   settings.exact_every = 0;  // `gfn eval` always wants the exact metrics
   settings.corr_every = 1;   // and the rank correlation
-  auto session = std::make_unique<Session>(settings);
-  session->restore(checkpoint);
-  return session;
+  try {
+    auto session = std::make_unique<Session>(settings);
+    session->restore(checkpoint);
+    return session;
+  } catch (const std::invalid_argument& error) {  // the file's content, not the command line, is at fault
+    throw std::runtime_error("checkpoint " + checkpoint_path + ": " + error.what());
+  }
 }
 
 }  // namespace gfn::cli

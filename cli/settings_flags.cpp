@@ -1,7 +1,22 @@
-// Flags from the settings table.
+// Flags from the settings table. A flag's value is read by the row's own parser (Setting::set_from_text),
+// the one that reads a checkpoint's configuration, so a value too large for its type gets the same
+// one-line range error everywhere.
 #include "cli/settings_flags.hpp"
 
 namespace gfn::cli {
+
+namespace {
+
+// The type shown in the help, as CLI11 shows it for options it parses itself.
+template <typename T>
+const char* type_name() {
+  if constexpr (std::is_same_v<T, double>) return "FLOAT";
+  else if constexpr (std::is_same_v<T, uint64_t>) return "UINT";
+  else if constexpr (std::is_integral_v<T>) return "INT";
+  else return "TEXT";
+}
+
+}  // namespace
 
 void add_setting_flags(CLI::App* command, RunSettings& settings, bool (*include)(const Setting&),
                        const SettingsTable& table) {
@@ -20,7 +35,12 @@ void add_setting_flags(CLI::App* command, RunSettings& settings, bool (*include)
           if constexpr (std::is_same_v<T, bool>) {
             command->add_flag(setting.flag(), settings.*member, help)->group(setting.group);
           } else {
-            command->add_option(setting.flag(), settings.*member, help)
+            const Setting* row = &setting;  // rows live as long as the table (static)
+            command
+                ->add_option_function<std::string>(
+                    setting.flag(), [row, &settings](const std::string& text) { row->set_from_text(settings, text); },
+                    help)
+                ->type_name(type_name<T>())
                 ->default_str(setting.default_text)
                 ->group(setting.group);
           }

@@ -179,6 +179,14 @@ Checkpoint Session::checkpoint() const {
 }
 
 void Session::restore(const Checkpoint& checkpoint) {
+  try {
+    restore_state(checkpoint);
+  } catch (const std::logic_error& error) {  // e.g. a buffer's own check on values it is handed
+    throw std::runtime_error("checkpoint does not fit this run: " + std::string(error.what()));
+  }
+}
+
+void Session::restore_state(const Checkpoint& checkpoint) {
   auto corrupted = [](const std::string& what) { return std::runtime_error("checkpoint " + what + " is corrupted"); };
   trainer_->restore(checkpoint);
   if (window_)

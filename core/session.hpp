@@ -79,6 +79,7 @@ class Session {
 
  private:
   void save_checkpoint() const;
+  void restore_state(const Checkpoint& checkpoint);
 
   RunSettings settings_;
   std::unique_ptr<Environment> env_;

@@ -2,6 +2,7 @@
 #include "core/settings.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -292,6 +293,14 @@ std::string Setting::value_text(const RunSettings& settings) const {
 
 void Setting::set_from_text(RunSettings& settings, const std::string& text) const {
   auto malformed = [&] { return std::invalid_argument(flag() + ": malformed value '" + text + "'"); };
+  auto out_of_range = [&](auto zero) {
+    using T = decltype(zero);
+    const std::string range = std::is_floating_point_v<T>
+                                  ? "a double"
+                                  : "an integer from " + std::to_string(std::numeric_limits<T>::min()) + " to " +
+                                        std::to_string(std::numeric_limits<T>::max());
+    return std::invalid_argument(flag() + ": " + text + " is out of range (" + range + ")");
+  };
   std::visit(
       [&](auto member) {
         using T = std::decay_t<decltype(settings.*member)>;
@@ -311,9 +320,11 @@ void Setting::set_from_text(RunSettings& settings, const std::string& text) cons
             if (wide < std::numeric_limits<T>::min() || wide > std::numeric_limits<T>::max()) errno = ERANGE;
             value = T(wide);
           }
-          const bool parsed = (std::is_same_v<T, double> && text == "auto") ||
-                              (!text.empty() && end != nullptr && *end == '\0' && errno == 0);
-          if (!parsed || (std::is_same_v<T, uint64_t> && text[0] == '-')) throw malformed();
+          const bool automatic = std::is_same_v<T, double> && text == "auto";
+          const bool whole = !text.empty() && end != nullptr && *end == '\0';
+          const bool negative_unsigned = std::is_same_v<T, uint64_t> && whole && text[0] == '-';
+          if (!automatic && whole && (errno == ERANGE || negative_unsigned)) throw out_of_range(T());
+          if (!automatic && (!whole || errno != 0)) throw malformed();
           settings.*member = value;
         }
       },

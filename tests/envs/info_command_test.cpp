@@ -1,5 +1,5 @@
 // `gfn info` end to end (needs the gfn binary, GFN_CLI_PATH): the JSON keys and values for
-// hypergrid 20^4, grid and bitseq, and one-line errors with exit code 1 on bad input.
+// hypergrid 20^4, grid and bitseq, and one-line usage errors with exit code 2 on bad input.
 // Skipped when the suite is built without the command (GFN_BUILD_CLI=OFF).
 #include <doctest/doctest.h>
 
@@ -62,15 +62,15 @@ TEST_CASE("envs: gfn info on grid, bitseq, bitseq-ar and the impossible preset")
   CHECK(contains(impossible.output, "log-reward floor"));
 }
 
-TEST_CASE("envs: gfn info rejects bad input with one error line and exit code 1") {
+TEST_CASE("envs: gfn info rejects bad input with one error line and exit code 2") {
   const CommandResult unknown = run_gfn("info --env maze");
-  CHECK(unknown.exit_code == 1);
+  CHECK(unknown.exit_code == 2);
   CHECK(contains(unknown.output, "gfn: error: --env: unknown value 'maze'"));
   const CommandResult divide = run_gfn("info --env bitseq --n 120 --k 7");
-  CHECK(divide.exit_code == 1);
+  CHECK(divide.exit_code == 2);
   CHECK(contains(divide.output, "--k 7 does not divide --n 120"));
   const CommandResult foreign = run_gfn("info --env grid --ndim 3");
-  CHECK(foreign.exit_code == 1);
+  CHECK(foreign.exit_code == 2);
   CHECK(contains(foreign.output, "--ndim does not apply to --env grid"));
   CHECK(run_gfn("info --env hypergrid --height 1").exit_code != 0);
 }

@@ -1,0 +1,90 @@
+// The exit-code convention of the real `gfn` binary, one case per kind of failure: 2 for usage errors
+// (one line naming the command's --help), 1 for runtime failures (one line), 0 for success. 130 after an
+// interrupt is tested in test_cli_interrupts.cpp. The convention itself is in cli/command_line.cpp and
+// in `gfn --help`.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <string>
+
+#include "support/cli_runner.hpp"
+
+namespace {
+
+using gfn::testing::read_file;
+using gfn::testing::run_gfn;
+using gfn::testing::scratch_dir;
+using Result = gfn::testing::CliResult;
+
+int count_lines(const std::string& text) { return int(std::count(text.begin(), text.end(), '\n')); }
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+struct Case {
+  std::string arguments, message;
+};
+
+void check_exit(const Case& c, int expected_code, const std::string& help_hint) {
+  CAPTURE(c.arguments);
+  const Result result = run_gfn(c.arguments);
+  CHECK(result.exit_code == expected_code);
+  CHECK(count_lines(result.err) == 1);
+  CHECK(contains(result.err, "gfn: error: "));
+  CHECK(contains(result.err, c.message));
+  if (!help_hint.empty()) CHECK(contains(result.err, help_hint));
+  else CHECK(!contains(result.err, "--help"));
+}
+
+}  // namespace
+
+TEST_CASE("cli: usage errors exit with 2 and name the command's --help") {
+  const Case train_cases[] = {
+      {"train --no-such-flag", "--no-such-flag"},
+      {"train --lr abc", "--lr: malformed value 'abc'"},
+      {"train --lr", "--lr"},
+      {"train --hidden 99999999999", "--hidden: 99999999999 is out of range (an integer from -2147483648 to 2147483647)"},
+      {"train --iters 9223372036854775808", "--iters: 9223372036854775808 is out of range"},
+      {"train --seed 18446744073709551616", "--seed: 18446744073709551616 is out of range"},
+      {"train --seed -1", "--seed: -1 is out of range (an integer from 0 to 18446744073709551615)"},
+      {"train --lr 1e999", "--lr: 1e999 is out of range (a double)"},
+      {"train --iters 0", "--iters must be at least 1 (got 0)"},
+      {"train --epsilon 2", "--epsilon must be in [0, 1] (got 2)"},
+      {"train --loss nope", "--loss: unknown value 'nope'"},
+      {"train --env grid --ndim 3", "--ndim does not apply to --env grid"},
+      // The largest int64 is a valid --iters; the run stops at the next bad flag instead.
+      {"train --iters 9223372036854775807 --lr -1", "--lr must be"},
+  };
+  for (const Case& c : train_cases) check_exit(c, 2, "(see gfn train --help)");
+  check_exit({"info --env maze", "--env: unknown value 'maze'"}, 2, "(see gfn info --help)");
+  check_exit({"sample", "--checkpoint is required"}, 2, "(see gfn sample --help)");
+  check_exit({"eval --checkpoint x --n 0", "--n"}, 2, "(see gfn eval --help)");
+  check_exit({"frobnicate", "unknown command 'frobnicate'"}, 2, "(see gfn --help)");
+  check_exit({"", "subcommand"}, 2, "(see gfn --help)");
+}
+
+TEST_CASE("cli: runtime failures exit with 1 in one line, without a --help hint") {
+  const std::string dir = scratch_dir("exit-codes");
+  std::ofstream(dir + "/text.bin") << "not a checkpoint\n";
+  const Case cases[] = {
+      {"eval --checkpoint " + dir, "not a regular file"},  // a directory
+      {"sample --checkpoint " + dir + "/missing.bin", "cannot open file"},
+      {"sample --checkpoint " + dir + "/text.bin", "not a gfn checkpoint"},
+      {"train --quiet --resume " + dir, "not a regular file"},
+      {"train --quiet --hidden 8 --iters 20 --lr 1e30", "training diverged at iteration"},
+      {"train --quiet --hidden 8 --iters 2 --out /proc/gfn-cannot-write", "--out"},
+  };
+  for (const Case& c : cases) check_exit(c, 1, "");
+}
+
+TEST_CASE("cli: success exits with 0, and gfn --help states the exit codes") {
+  const Result help = run_gfn("--help");
+  CHECK(help.exit_code == 0);
+  CHECK(contains(help.out, "Exit codes: 0 success; 2 usage error"));
+  CHECK(contains(help.out, "130 interrupted"));
+  CHECK(run_gfn("train --help").exit_code == 0);
+  CHECK(run_gfn("--version").exit_code == 0);
+  const std::string dir = scratch_dir("exit-codes-success");
+  CHECK(run_gfn("train --quiet --hidden 8 --iters 2 --out " + dir).exit_code == 0);
+  CHECK(run_gfn("sample --n 2 --checkpoint " + dir + "/checkpoint.bin").exit_code == 0);
+  CHECK(!read_file(dir + "/metrics.csv").empty());
+}
