@@ -1,6 +1,7 @@
 // `gfn info`: describes an environment built from the --env options: what it is, its widths and
-// action counts, its number of states, log Z (by exhaustive enumeration when small enough) and its
-// number of modes, as text or as one JSON object (--json). Not a trainer: nothing is sampled.
+// action counts, its number of states, log Z (by exhaustive enumeration when small enough), its
+// number of modes, and the memory that `gfn train` with the same flags would need (estimated, see
+// core/memory_estimate.hpp), as text or as one JSON object (--json). Not a trainer: nothing is sampled.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include "cli/commands.hpp"
 #include "cli/settings_flags.hpp"
 #include "core/json.hpp"
+#include "core/memory_estimate.hpp"
 #include "envs/enumeration.hpp"
 #include "envs/factory.hpp"
 #include "envs/hypergrid.hpp"
@@ -36,6 +38,7 @@ struct InfoReport {
   std::string not_enumerable_reason;
   std::vector<std::pair<std::string, double>> reward_constants;
   double log_z = 0;
+  MemoryEstimate memory;  // of `gfn train` with the same flags
 };
 
 std::string describe(const std::string& env) {
@@ -52,7 +55,8 @@ std::string describe(const std::string& env) {
          "log R = -beta * Hamming distance to the nearest mode";
 }
 
-InfoReport make_report(const EnvConfig& config) {
+InfoReport make_report(RunSettings settings) {
+  const EnvConfig config = settings.env_config();
   const std::unique_ptr<Environment> environment = make_environment(config);
   InfoReport report;
   report.env = config.env;
@@ -69,6 +73,8 @@ InfoReport make_report(const EnvConfig& config) {
   report.n_states = environment->n_states();
   report.n_modes = environment->n_modes();
   report.reward_constants = environment->reward_constants();
+  resolve_defaults(settings, *environment);
+  report.memory = estimate_memory(settings, *environment);
   if (const auto* hypergrid = dynamic_cast<const HyperGrid*>(environment.get()))
     report.log_reward_floor_required = hypergrid->reward().r0 == 0;
   if (report.n_states < 0) {
@@ -105,6 +111,10 @@ void print_text(const InfoReport& report) {
   if (report.enumerable) std::printf("log Z         %.6f (Z = %.8g)\n", report.log_z, std::exp(report.log_z));
   if (report.n_modes >= 0) std::printf("modes         %lld\n", static_cast<long long>(report.n_modes));
   else std::printf("modes         more than 2^63\n");
+  const MemoryPart& largest = report.memory.largest();
+  std::printf("memory        %s to train with these flags (estimated; largest part: %s, %s, from %s)\n",
+              format_bytes(report.memory.total_bytes()).c_str(), largest.name.c_str(),
+              format_bytes(largest.bytes).c_str(), largest.flags.empty() ? "no flag" : largest.flags.c_str());
   if (report.log_reward_floor_required)
     std::printf("note          R0 = 0 gives log R = -inf off the bonus regions: training needs a log-reward floor "
                 "(e.g. -12)\n");
@@ -121,6 +131,26 @@ std::string json_string(const std::string& text) {
 
 std::string json_count(int64_t count) { return count >= 0 ? std::to_string(count) : "null"; }
 
+// Whole bytes (a double only beyond 2^63).
+JsonObject& add_bytes(JsonObject& json, const std::string& key, double bytes) {
+  return bytes < 9e18 ? json.add(key, (long long)std::llround(bytes)) : json.add(key, bytes);
+}
+
+// {"total_bytes": ..., "parts": {"program": ..., "block_tapes": ...}}
+std::string memory_json(const MemoryEstimate& memory) {
+  JsonObject parts;
+  for (const MemoryPart& part : memory.parts) {
+    std::string key = part.name;
+    for (char& c : key)
+      if (c == ' ') c = '_';
+    add_bytes(parts, key, part.bytes);
+  }
+  JsonObject json;
+  add_bytes(json, "total_bytes", memory.total_bytes());
+  json.raw("parts", parts.str());
+  return json.str();
+}
+
 std::string constants_json(const InfoReport& report) {
   JsonObject json;
   for (const auto& [name, value] : report.reward_constants) json.add(name, value);
@@ -134,26 +164,27 @@ void print_json(const InfoReport& report) {
       "{\"env\": %s, \"name\": %s, \"description\": %s, \"state_width\": %d, \"encoding\": %s, \"obs_dim\": %d, "
       "\"n_actions\": %d, \"n_backward_actions\": %d, \"exit_action\": %d, \"max_trajectory_length\": %d, "
       "\"n_states\": %s, \"enumerable\": %s, \"log_z\": %s, \"n_modes\": %s, \"log_reward_floor_required\": %s, "
-      "\"reward_constants\": %s}\n",
+      "\"reward_constants\": %s, \"memory_estimate\": %s}\n",
       json_string(report.env).c_str(), json_string(report.name).c_str(), json_string(report.description).c_str(),
       report.state_width, json_string(report.encoding).c_str(), report.encoding_width, report.n_actions,
       report.n_backward_actions, report.exit_action, report.max_trajectory_length, json_count(report.n_states).c_str(),
       report.enumerable ? "true" : "false", log_z, json_count(report.n_modes).c_str(),
-      report.log_reward_floor_required ? "true" : "false", constants_json(report).c_str());
+      report.log_reward_floor_required ? "true" : "false", constants_json(report).c_str(),
+      memory_json(report.memory).c_str());
 }
 
 }  // namespace
 
 void add_info_command(CLI::App& app) {
   auto options = std::make_shared<InfoOptions>();
-  CLI::App* command = app.add_subcommand("info", "Describe an environment: sizes, actions, log Z, modes");
-  add_setting_flags(command, options->settings,
-                    [](const Setting& setting) { return setting.group == "Environment"; });
+  CLI::App* command = app.add_subcommand(
+      "info", "Describe an environment: sizes, actions, log Z, modes, and the memory `gfn train` with these flags needs");
+  add_setting_flags(command, options->settings);
   command->add_flag("--json", options->json, "Print one JSON object");
   command->callback([options, command] {
     reject_inapplicable(options->settings, given_settings(*command));
     validate(options->settings);
-    const InfoReport report = make_report(options->settings.env_config());
+    const InfoReport report = make_report(options->settings);
     if (options->json) print_json(report);
     else print_text(report);
   });

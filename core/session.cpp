@@ -9,6 +9,7 @@
 #include "core/terminal_likelihood.hpp"
 #include "core/files.hpp"
 #include "core/json.hpp"
+#include "core/memory_estimate.hpp"
 #include "core/parallel.hpp"
 
 #ifndef GFN_GIT_REVISION
@@ -47,6 +48,7 @@ Session::Session(const RunSettings& settings)
 Session::Session(std::unique_ptr<Environment> env, const RunSettings& settings)
     : settings_(resolved(settings, *env)), env_(std::move(env)) {
   set_threads(settings_.threads);
+  check_memory(estimate_memory(settings_, *env_), settings_.max_memory);  // before anything large is allocated
   const int64_t n_states = env_->n_states();
   if (n_states >= 0 && n_states <= Enumeration::kDefaultLimit) {
     enumeration_ = std::make_unique<Enumeration>(*env_);

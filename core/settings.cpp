@@ -260,7 +260,10 @@ const SettingsTable& run_settings_table() {
     group("Execution", {
         {"threads", &S::threads, "0", between(0, 4096), "OpenMP threads (0: all cores)", R::Local, kEveryRun},
         {"checkpoint_every", &S::checkpoint_every, "0", at_least(0),
-         "With --out: iterations between checkpoints (0: at every evaluation)", R::Local, kEveryRun}
+         "With --out: iterations between checkpoints (0: at every evaluation)", R::Local, kEveryRun},
+        {"max_memory", &S::max_memory, "auto", automatic(positive()),
+         "Refuse a run whose estimated memory exceeds this many GiB (auto: MemAvailable of /proc/meminfo)",
+         R::Local, kEveryRun}
     });
     return rows;
   }();

@@ -65,6 +65,7 @@ struct RunSettings {
   int64_t window;
   // How a run is executed; not part of its identity.
   int threads, checkpoint_every;
+  double max_memory;  // GiB; NaN: the available memory (core/memory_estimate.hpp)
 
   RunSettings();  // every field at the table's default
 
