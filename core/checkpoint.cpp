@@ -165,6 +165,7 @@ Checkpoint Checkpoint::load(const std::string& path) {
   Checkpoint checkpoint;
   reader.array(checkpoint.config);
   checkpoint.iteration = reader.scalar<int64_t>();
+  if (checkpoint.iteration < 0) fail("negative iteration " + std::to_string(checkpoint.iteration));
   reader.named_arrays(checkpoint.floats);
   reader.named_arrays(checkpoint.integers);
   reader.named_arrays(checkpoint.doubles);
