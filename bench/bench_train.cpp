@@ -111,7 +111,8 @@ void run_case(const EnvConfig& env_config, int batch, int threads, int iteration
 
 }  // namespace
 
-int main() {
+int main(int /*argc*/, char** argv) {
+  prefer_passive_openmp_waits(argv);  // as the gfn command does (docs/performance.md, section 3)
   const double gemm16 = raw_gemm_gflops(16), gemm256 = raw_gemm_gflops(256);
   std::printf("raw Eigen GEMM (rows x 256 x 256, 1 thread): %.1f GFLOP/s at 16 rows, %.1f at 256 rows\n", gemm16,
               gemm256);

@@ -15,6 +15,7 @@
 #include "cli/settings_flags.hpp"
 #include "core/json.hpp"
 #include "core/memory_estimate.hpp"
+#include "core/parallel.hpp"
 #include "envs/enumeration.hpp"
 #include "envs/factory.hpp"
 #include "envs/hypergrid.hpp"
@@ -39,6 +40,8 @@ struct InfoReport {
   std::vector<std::pair<std::string, double>> reward_constants;
   double log_z = 0;
   MemoryEstimate memory;  // of `gfn train` with the same flags
+  int threads = 1;          // what --threads 0 uses
+  std::string wait_policy;  // OpenMP's, see core/parallel.hpp
 };
 
 std::string describe(const std::string& env) {
@@ -75,6 +78,8 @@ InfoReport make_report(RunSettings settings) {
   report.reward_constants = environment->reward_constants();
   resolve_defaults(settings, *environment);
   report.memory = estimate_memory(settings, *environment);
+  report.threads = max_threads();
+  report.wait_policy = openmp_wait_policy();
   if (const auto* hypergrid = dynamic_cast<const HyperGrid*>(environment.get()))
     report.log_reward_floor_required = hypergrid->reward().r0 == 0;
   if (report.n_states < 0) {
@@ -118,6 +123,7 @@ void print_text(const InfoReport& report) {
   if (report.log_reward_floor_required)
     std::printf("note          R0 = 0 gives log R = -inf off the bonus regions: training needs a log-reward floor "
                 "(e.g. -12)\n");
+  std::printf("threads       %d by default (OpenMP wait policy: %s)\n", report.threads, report.wait_policy.c_str());
 }
 
 std::string json_string(const std::string& text) {
@@ -164,13 +170,13 @@ void print_json(const InfoReport& report) {
       "{\"env\": %s, \"name\": %s, \"description\": %s, \"state_width\": %d, \"encoding\": %s, \"obs_dim\": %d, "
       "\"n_actions\": %d, \"n_backward_actions\": %d, \"exit_action\": %d, \"max_trajectory_length\": %d, "
       "\"n_states\": %s, \"enumerable\": %s, \"log_z\": %s, \"n_modes\": %s, \"log_reward_floor_required\": %s, "
-      "\"reward_constants\": %s, \"memory_estimate\": %s}\n",
+      "\"reward_constants\": %s, \"memory_estimate\": %s, \"threads\": %d, \"openmp_wait_policy\": %s}\n",
       json_string(report.env).c_str(), json_string(report.name).c_str(), json_string(report.description).c_str(),
       report.state_width, json_string(report.encoding).c_str(), report.encoding_width, report.n_actions,
       report.n_backward_actions, report.exit_action, report.max_trajectory_length, json_count(report.n_states).c_str(),
       report.enumerable ? "true" : "false", log_z, json_count(report.n_modes).c_str(),
       report.log_reward_floor_required ? "true" : "false", constants_json(report).c_str(),
-      memory_json(report.memory).c_str());
+      memory_json(report.memory).c_str(), report.threads, json_string(report.wait_policy).c_str());
 }
 
 }  // namespace

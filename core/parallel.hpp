@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <string>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -34,6 +35,18 @@ inline void set_threads(int threads) {
   (void)threads;
 #endif
 }
+
+// How idle OpenMP threads wait: OMP_WAIT_POLICY as set ("passive": they sleep; "active": they spin),
+// or "default" (the runtime's choice: GCC's spins for a while first). The runtime reads the variable
+// once, when it loads, before main() runs.
+std::string openmp_wait_policy();
+
+// For a program's main(): unless OMP_WAIT_POLICY is set, sets it to passive and re-executes the
+// program (same arguments; at most once), so threads that run out of work sleep instead of spinning.
+// Spinning threads on a machine shared with another busy process take the CPU from the threads that
+// still have work: measured in bench/bench_cotenancy.cpp. Returns if it does not re-execute (the
+// variable was set, no OpenMP, or exec failed).
+void prefer_passive_openmp_waits(char** argv);
 
 // Runs body(i) for i in [0, n), one index at a time per thread (dynamic schedule), serially when
 // n < 2. An exception must not leave an OpenMP region (that terminates the process): the first one

@@ -284,3 +284,19 @@ TEST_CASE("cli: experiment bitseq-tlm smoke run reports modes and Spearman and d
   CHECK(std::filesystem::exists(dir + "/bitseq.svg"));
   CHECK(std::filesystem::exists(dir + "/bitseq-spearman.svg"));
 }
+
+TEST_CASE("cli: idle OpenMP threads sleep (OMP_WAIT_POLICY=passive) unless the caller chose a policy") {
+#ifdef _OPENMP
+  unsetenv("OMP_WAIT_POLICY");
+  const Result chosen_for_you = run_gfn("info --json");
+  REQUIRE(chosen_for_you.exit_code == 0);
+  CHECK(chosen_for_you.out.find("\"openmp_wait_policy\": \"passive\"") != std::string::npos);
+  setenv("OMP_WAIT_POLICY", "active", 1);
+  const Result kept = run_gfn("info --json");
+  unsetenv("OMP_WAIT_POLICY");
+  REQUIRE(kept.exit_code == 0);
+  CHECK(kept.out.find("\"openmp_wait_policy\": \"active\"") != std::string::npos);
+#else
+  MESSAGE("skipped: built without OpenMP, the command runs serially and sets no wait policy");
+#endif
+}
