@@ -56,6 +56,7 @@ int run_command_line(int argc, char** argv) {
   add_sample_command(app);
   add_eval_command(app);
   add_experiment_command(app);
+  add_baseline_command(app);
   try {
     if (argc > 1 && argv[1][0] != '-') {  // CLI11 would only say that a subcommand is required
       std::string names;

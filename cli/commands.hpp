@@ -12,6 +12,7 @@ void add_train_command(CLI::App& app);
 void add_sample_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_experiment_command(CLI::App& app);
+void add_baseline_command(CLI::App& app);
 
 // A run stopped by SIGINT or SIGTERM after saving what it could; `gfn` exits with 130.
 class Interrupted : public std::runtime_error {
