@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "cli/commands.hpp"
+#include "cli/experiment.hpp"
 #include "cli/output.hpp"
 #include "cli/svg.hpp"
 #include "cli/run_report.hpp"
@@ -26,32 +27,6 @@
 
 namespace gfn::cli {
 
-namespace {
-
-struct ExperimentOptions {
-  std::string protocol;
-  std::vector<std::string> algos = {"tb", "db"};
-  std::vector<std::string> backward = {"uniform", "tlm"};
-  std::vector<uint64_t> seeds = {0};
-  std::vector<std::string> rewards = {"standard", "hard"};
-  int64_t iterations = 0;  // 0: the protocol's
-  int eval_every = 0;      // 0: the protocol's
-  int threads = 0;         // cores to use (0: all)
-  std::string out = "experiment";
-};
-
-// A finished run as the summary needs it; its training time is history.back().wall_s.
-struct Finished {
-  std::string env, algo, pb;
-  uint64_t seed = 0;
-  std::vector<MetricsRow> history;
-  int64_t n_modes = 0;
-};
-
-// A run whose directory already holds a checkpoint of the same configuration continues from it: a
-// finished run is read back instead of trained again, an interrupted one is resumed, and runs from
-// several invocations (e.g. more seeds) can be summarised together. Returns whether the run was
-// already finished; a run of another configuration is never overwritten.
 bool continue_run(const std::string& out, Session& run) {
   const std::string path = out + "/checkpoint.bin";
   if (!std::filesystem::exists(path)) return false;
@@ -61,6 +36,22 @@ bool continue_run(const std::string& out, Session& run) {
   run.restore(checkpoint);
   return run.trainer().iteration() == run.settings().iters && !run.history().empty();
 }
+
+std::string number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.4g", value);
+  return text;
+}
+
+namespace {
+
+// A finished run as the summary needs it; its training time is history.back().wall_s.
+struct Finished {
+  std::string env, algo, pb;
+  uint64_t seed = 0;
+  std::vector<MetricsRow> history;
+  int64_t n_modes = 0;
+};
 
 RunSettings protocol_run(const ExperimentOptions& experiment, const std::string& reward, const std::string& algo,
                          const std::string& backward, uint64_t seed) {
@@ -94,14 +85,8 @@ RunSettings protocol_run(const ExperimentOptions& experiment, const std::string&
     throw std::invalid_argument("unknown protocol '" + experiment.protocol + "' (hypergrid-tlm, bitseq-tlm)");
   }
   if (experiment.iterations > 0) options.iters = experiment.iterations;
-  if (experiment.eval_every > 0) options.eval_every = options.corr_every = experiment.eval_every;
+  if (experiment.eval_every > 0) options.eval_every = options.corr_every = int(experiment.eval_every);
   return options;
-}
-
-std::string number(double value) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.4g", value);
-  return text;
 }
 
 void write_summary(const ExperimentOptions& experiment, const std::vector<Finished>& runs) {
@@ -167,6 +152,7 @@ void write_summary(const ExperimentOptions& experiment, const std::vector<Finish
 }
 
 void run_experiment(const ExperimentOptions& experiment) {
+  if (experiment.protocol == "exploration") return run_exploration_experiment(experiment);
   struct Planned {
     std::string name, env;  // env: the summary's environment label (hypergrid-<reward> or bitseq)
     RunSettings options;
@@ -235,8 +221,9 @@ void run_experiment(const ExperimentOptions& experiment) {
 
 void add_experiment_command(CLI::App& app) {
   auto options = std::make_shared<ExperimentOptions>();
-  CLI::App* command = app.add_subcommand("experiment", "Run a paper protocol: hypergrid-tlm or bitseq-tlm");
-  command->add_option("protocol", options->protocol, "hypergrid-tlm or bitseq-tlm")->required();
+  CLI::App* command = app.add_subcommand(
+      "experiment", "Run a paper protocol (hypergrid-tlm, bitseq-tlm) or the exploration comparison (exploration)");
+  command->add_option("protocol", options->protocol, "hypergrid-tlm, bitseq-tlm or exploration")->required();
   command->add_option("--algos", options->algos, "Objectives (tb, db, subtb, soft-dqn, munchausen-dqn, ...)")
       ->delimiter(',')
       ->capture_default_str();
@@ -246,7 +233,18 @@ void add_experiment_command(CLI::App& app) {
   command->add_option("--seeds", options->seeds, "Seeds")->delimiter(',')->capture_default_str();
   command->add_option("--rewards", options->rewards, "HyperGrid reward presets")->delimiter(',')->capture_default_str();
   command->add_option("--iters", options->iterations, "Iterations per run (default: the protocol's)");
-  command->add_option("--eval-every", options->eval_every, "Iterations between metrics (default: the protocol's)");
+  command->add_option("--eval-every", options->eval_every,
+                      "Iterations between metrics (default: the protocol's); exploration: reward calls (default: "
+                      "budget / 100)");
+  command->add_option("--envs", options->envs, "exploration: hypergrid-hard (20^4, 256 modes), hypergrid-8x8 "
+                      "(R0 1e-3, 4 modes), bitseq (n=120, k=8, 60 modes)")
+      ->delimiter(',')
+      ->capture_default_str();
+  command->add_option("--methods", options->methods,
+                      "exploration: tb, tb-replay, tb-ls, db (trained), mcmc, random (baselines)")
+      ->delimiter(',')
+      ->capture_default_str();
+  command->add_option("--budget", options->budget, "exploration: reward calls per run")->capture_default_str();
   command->add_option("--threads", options->threads,
                       "Cores (0: all): parallel runs of one core each, or every core per run when runs < cores")
       ->capture_default_str();
