@@ -51,6 +51,16 @@ std::string flag_value(const RunSettings& settings, const std::string& key) {
   return setting.flag() + " " + setting.value_text(settings);
 }
 
+// The integer environment settings of the run ("--ndim 4, --height 20"): what sets its number of states.
+std::string size_flags(const RunSettings& settings) {
+  std::string flags;
+  for (const Setting& setting : run_settings_table())
+    if (setting.group == "Environment" && setting.applies(settings) &&
+        std::holds_alternative<int RunSettings::*>(setting.field))
+      flags += (flags.empty() ? "" : ", ") + flag_value(settings, setting.key);
+  return flags.empty() ? flag_value(settings, "env") : flags;
+}
+
 }  // namespace
 
 double MemoryEstimate::total_bytes() const {
@@ -133,7 +143,10 @@ MemoryEstimate estimate_memory(const RunSettings& settings, const Environment& e
   // Each block's tape holds values and gradients of every node over its rows, counted at the longest
   // trajectories (an untrained policy's are often shorter). Rollout tapes (one per thread) hold values only.
   double tape_floats = 2 * blocks * std::min(block_size, trained_trajectories) * rows_per_trajectory * row_floats;
-  if (dqn) tape_floats = 2 * 2 * double(settings.replay_batch) * row_floats + 2 * double(settings.replay_batch) * forward_row_floats;
+  if (dqn) {  // the learner's tape over M sampled transitions and their successors, the target's over 2M
+    const double transitions = settings.replay_batch;
+    tape_floats = 2 * 2 * transitions * row_floats + 2 * transitions * forward_row_floats;
+  }
   if (backward_network) tape_floats += 2 * batch_rows * (backward.row_floats() + 2 * backward_actions);
   tape_floats += threads * block_size * forward_row_floats;
   estimate.parts.push_back({"block tapes", batch + ", " + hidden, kFloat * tape_floats});
@@ -153,11 +166,7 @@ MemoryEstimate estimate_memory(const RunSettings& settings, const Environment& e
     const double exact =
         n * (actions * kFloat + 2 * kDouble) + threads * std::min(kExactChunkRows, n) * forward_row_floats * kFloat;
     const double window = n * kIndex + std::min<double>(double(settings.window), 1e12) * kIndex;
-    std::string size_flags = settings.env == "hypergrid" ? flag_value(settings, "ndim") + ", " + flag_value(settings, "height")
-                             : settings.env == "bitseq" || settings.env == "bitseq-ar"
-                                 ? flag_value(settings, "n") + ", " + flag_value(settings, "k")
-                                 : "--env " + settings.env;
-    estimate.parts.push_back({"enumeration and exact evaluation", size_flags, states + exact});
+    estimate.parts.push_back({"enumeration and exact evaluation", size_flags(settings), states + exact});
     estimate.parts.push_back({"visit window", flag_value(settings, "window"), window});
   }
 

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <string>
 
+#include <sys/stat.h>
+
 #include "support/cli_runner.hpp"
 
 namespace {
@@ -65,8 +67,11 @@ TEST_CASE("cli: usage errors exit with 2 and name the command's --help") {
 TEST_CASE("cli: runtime failures exit with 1 in one line, without a --help hint") {
   const std::string dir = scratch_dir("exit-codes");
   std::ofstream(dir + "/text.bin") << "not a checkpoint\n";
+  REQUIRE(::mkfifo((dir + "/fifo").c_str(), 0644) == 0);
   const Case cases[] = {
       {"eval --checkpoint " + dir, "not a regular file"},  // a directory
+      {"eval --checkpoint " + dir + "/fifo", "not a regular file"},  // refused before any read would block
+      {"eval --checkpoint /dev/zero", "not a regular file"},        // refused before an endless read
       {"sample --checkpoint " + dir + "/missing.bin", "cannot open file"},
       {"sample --checkpoint " + dir + "/text.bin", "not a gfn checkpoint"},
       {"train --quiet --resume " + dir, "not a regular file"},

@@ -1,5 +1,5 @@
 // Runs of the real `gfn` binary that are interrupted: SIGINT stops after the iteration with a checkpoint
-// and exit code 130; SIGKILL at random moments (10 times) leaves a checkpoint that loads and a
+// and exit code 130; SIGKILL at random moments (20 times) leaves a checkpoint that loads and a
 // metrics.csv of whole rows; in every case --resume reaches the numbers of an uninterrupted run exactly.
 // Also: --out holding another run is refused, --force overwrites, and a setting added to the table
 // (--max-grad-norm) shows in help, config.json, validation and the resume check.
@@ -141,11 +141,12 @@ TEST_CASE("cli: SIGINT, and SIGKILL at random moments, lose nothing that --resum
   CHECK(std::count(reference_metrics.begin(), reference_metrics.end(), '\n') == 41);  // header + 40 evaluations
   CHECK(without_wall_time(read_file(interrupted + "/metrics.csv")) == reference_metrics);
 
-  // SIGKILL 10 times at random moments of the run (training, evaluation or a checkpoint write).
+  // SIGKILL 20 times at random moments of the run (training, evaluation or a checkpoint write).
+  constexpr int kKills = 20;
   std::mt19937 random(12345);
   std::uniform_int_distribution<int> moment(20, 700);
   int killed_before_first_checkpoint = 0, killed = 0;
-  for (int trial = 0; trial < 10; ++trial) {
+  for (int trial = 0; trial < kKills; ++trial) {
     const std::string dir = scratch_dir("sigkill-" + std::to_string(trial));
     std::vector<std::string> run = kRun;
     run.insert(run.end(), {"--out", dir});
@@ -171,7 +172,7 @@ TEST_CASE("cli: SIGINT, and SIGKILL at random moments, lose nothing that --resum
     CHECK(without_wall_time(read_file(dir + "/metrics.csv")) == reference_metrics);
     CHECK(whole_rows(read_file(dir + "/metrics.csv")));
   }
-  MESSAGE(killed << " of 10 runs were killed mid-run, " << killed_before_first_checkpoint
+  MESSAGE(killed << " of " << kKills << " runs were killed mid-run, " << killed_before_first_checkpoint
                  << " before their first checkpoint");
 }
 
