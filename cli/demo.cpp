@@ -48,6 +48,7 @@ void run_demo(const DemoOptions& demo) {
   options.batch = 256;
   options.iters = 1000;
   options.epsilon = 0;  // on-policy, as in the original demo
+  options.uniform_ratio = 0;
   std::printf("Grid demo: 16x16 grid, R0 = 0.01, R1 = 0.5, R2 = 2; trajectory balance, MLP 256-32-3, Adam lr 5e-3,\n"
               "256 trajectories per step, 1000 steps\n");
   Session run(options);

@@ -69,6 +69,7 @@ RunSettings protocol_run(const ExperimentOptions& experiment, const std::string&
     options.height = 20;
     options.reward = reward;
     options.epsilon = 0;  // on-policy, as in the papers
+    options.uniform_ratio = 0;
     options.iters = 62500;
     options.eval_every = 100;
     options.exact_every = 1000;  // the exact L1 (dynamic programming over 160000 states) every 10th evaluation

@@ -27,6 +27,15 @@ void uniform_random_walk(const Environment& env, Rng& rng, int32_t* state, std::
   }
 }
 
+void draw_uniform_object(const Environment& env, Rng& rng, int32_t* object, std::vector<uint8_t>& mask) {
+  // Index draws when every state can exit (HyperGrid); walks otherwise (BitSeq: uniform words).
+  const int64_t n_states = env.exit_action() >= 0 ? env.n_states() : -1;
+  if (n_states < 0) return uniform_random_walk(env, rng, object, mask);
+  do {
+    env.state_from_index(int64_t(rng.next_u64() % uint64_t(n_states)), object);
+  } while (!env.can_terminate(object));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Metropolis-Hastings
 
@@ -150,18 +159,10 @@ void UniformGuessing::draw(int n, std::vector<int32_t>& objects, std::vector<dou
   const int width = env_.state_width();
   objects.resize(size_t(n) * width);
   log_rewards.resize(n);
-  // Index draws when every state can exit (HyperGrid); walks otherwise (BitSeq: uniform words).
-  const int64_t n_states = env_.exit_action() >= 0 ? env_.n_states() : -1;
   for (int i = 0; i < n; ++i) {
     Rng rng = Rng::stream(seed_, uint64_t(reward_calls_));
     int32_t* object = objects.data() + size_t(i) * width;
-    if (n_states >= 0) {
-      do {
-        env_.state_from_index(int64_t(rng.next_u64() % uint64_t(n_states)), object);
-      } while (!env_.can_terminate(object));
-    } else {
-      uniform_random_walk(env_, rng, object, mask_);
-    }
+    draw_uniform_object(env_, rng, object, mask_);
     log_rewards[i] = env_.log_reward(object);
     ++reward_calls_;
   }

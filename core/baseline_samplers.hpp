@@ -89,5 +89,7 @@ class UniformGuessing {
 // The end of a uniform random walk from s0 (uniform over the valid forward actions, exit included) into
 // `state` (S int32): a terminal object.
 void uniform_random_walk(const Environment& env, Rng& rng, int32_t* state, std::vector<uint8_t>& mask);
+// One object of uniform random guessing (the rule above) into `object` (S int32), drawn from `rng`.
+void draw_uniform_object(const Environment& env, Rng& rng, int32_t* object, std::vector<uint8_t>& mask);
 
 }  // namespace gfn

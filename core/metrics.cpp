@@ -15,7 +15,7 @@ const std::vector<Metric>& metrics_table() {
       {"iteration", &M::iteration, "iterations", "training iterations done", W::Always},
       {"trajectories", &M::trajectories, "trajectories", "training trajectories sampled so far", W::Always},
       {"reward_calls", &M::reward_calls, "calls",
-       "terminal objects scored so far: fresh trajectories and local-search proposals (not replays)", W::Always},
+       "terminal objects scored so far: fresh trajectories, local-search proposals and uniform draws (not replays)", W::Always},
       {"transitions", &M::transitions, "transitions", "training transitions (moves and exits) so far", W::Always},
       {"wall_s", &M::wall_s, "seconds", "training wall time so far (evaluation excluded)", W::Always},
       {"train_loss", &M::train_loss, "loss",

@@ -238,6 +238,11 @@ const SettingsTable& run_settings_table() {
         {"replay_alpha", &S::replay_alpha, "1", at_least(0), "Reward replay draws objects with probability R^alpha / sum",
          R::Identity, kReplay},
         {"replay_dedup", &S::replay_dedup, "1", any_finite(), "Replay stores each object once", R::Identity, kReplay},
+        {"uniform_ratio", &S::uniform_ratio, "auto", automatic(interval(0, 1, false, true)),
+         "Share of each batch drawn uniformly among terminal objects, trajectories sampled backward by P_B (decays "
+         "with --explore-schedule; auto: the environment's: " +
+             environment_defaults_help([](const TrainingDefaults& d) { return d.uniform_ratio; }) + ")",
+         R::Identity, kTrajectoryLoss},
         {"ls_backtrack", &S::ls_backtrack, "0", between(0, 1 << 20),
          "Local search: moves destroyed (P_B) and rebuilt (P_F) per round (0: no local search)", R::Identity,
          kTrajectoryLoss},
@@ -490,7 +495,7 @@ ModelConfig RunSettings::model_config() const {
 }
 
 TrainConfig RunSettings::train_config() const {
-  if (std::isnan(log_reward_floor) || std::isnan(lambda) || std::isnan(epsilon))
+  if (std::isnan(log_reward_floor) || std::isnan(lambda) || std::isnan(epsilon) || std::isnan(uniform_ratio))
     throw std::logic_error("RunSettings::train_config: call resolve_defaults first");
   TrainConfig config;
   config.objective.loss = loss;
@@ -511,6 +516,7 @@ TrainConfig RunSettings::train_config() const {
   config.exploration_schedule =
       LearningRateSchedule{schedule_kind_from_name(explore_schedule), explore_end, std::max<int64_t>(explore_period, 1)};
   config.replay_ratio = replay_ratio;
+  config.uniform_ratio = uniform_ratio;
   config.replay = ReplayConfig{replay_capacity, replay_policy_from_name(replay_policy), replay_alpha, replay_dedup};
   config.local_search = LocalSearchConfig{ls_backtrack, ls_rounds, local_search_acceptance_from_name(ls_accept)};
   config.seed = seed;
@@ -531,6 +537,8 @@ void resolve_defaults(RunSettings& settings, const Environment& env) {
   if (std::isnan(settings.log_reward_floor)) settings.log_reward_floor = default_log_reward_floor(env, loss);
   if (std::isnan(settings.lambda)) settings.lambda = default_dqn_lambda(loss, settings.munchausen_alpha);
   if (std::isnan(settings.epsilon)) settings.epsilon = env.training_defaults().epsilon;
+  if (std::isnan(settings.uniform_ratio))
+    settings.uniform_ratio = with_trajectory_loss(settings) ? env.training_defaults().uniform_ratio : 0;
   if (settings.lr_period == 0) settings.lr_period = settings.iters;
   if (settings.explore_period == 0) settings.explore_period = settings.iters;
 }

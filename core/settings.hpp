@@ -54,7 +54,7 @@ struct RunSettings {
   double explore_end;
   int64_t explore_period;
   // Replay of terminal objects and local search (every objective but the soft-DQN ones).
-  double replay_ratio, replay_alpha;
+  double replay_ratio, replay_alpha, uniform_ratio;
   std::string replay_policy;
   bool replay_dedup;
   int ls_backtrack, ls_rounds;
@@ -149,6 +149,7 @@ RunSettings resume_settings(const RunSettings& saved, const RunSettings& request
 // Defaults that depend on the environment and the objective, filled in where a setting is NaN:
 //   log_reward_floor  the environment's floor for TB and SubTB (HyperGrid: -12), else none (-inf)
 //   epsilon           the environment's exploration share (see Environment::training_defaults)
+//   uniform_ratio     the environment's share of uniformly drawn objects for the trajectory objectives, else 0
 //   lambda            1 / (1 - munchausen_alpha) for munchausen-dqn, else 1
 //   lr_period         0 means iters
 void resolve_defaults(RunSettings& settings, const Environment& env);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <string>
 
+#include "core/baseline_samplers.hpp"
 #include "core/parallel.hpp"
 
 namespace gfn {
@@ -31,6 +32,8 @@ Trainer::Trainer(const Environment& env, const ModelConfig& model_config, const 
   if (config.batch < 1) throw std::invalid_argument("--batch must be at least 1");
   if (!(config.replay_ratio >= 0 && config.replay_ratio < 1))
     throw std::invalid_argument("--replay-ratio must be in [0, 1)");
+  if (!(config.uniform_ratio >= 0 && config.uniform_ratio < 1))
+    throw std::invalid_argument("--uniform-ratio must be in [0, 1)");
   const ObjectiveSpec& objective = objective_spec(config.objective.loss);
   if (objective.needs_exit && env.exit_action() < 0)
     throw std::invalid_argument("--loss " + config.objective.loss + " needs an environment where every state can exit");
@@ -39,8 +42,8 @@ Trainer::Trainer(const Environment& env, const ModelConfig& model_config, const 
     backward_gradient_ = model_.backward_store().make_gradient();
   }
   const bool dqn = objective.learner != Learner::Blocks;
-  if (dqn && (config.replay_ratio > 0 || config.local_search.backtrack > 0))
-    throw std::invalid_argument("--replay-ratio and --ls-backtrack apply to the balance objectives, not to " +
+  if (dqn && (config.replay_ratio > 0 || config.uniform_ratio > 0 || config.local_search.backtrack > 0))
+    throw std::invalid_argument("--replay-ratio, --uniform-ratio and --ls-backtrack apply to the balance objectives, not to " +
                                 config.objective.loss);
   // Local search adds one refined trajectory per fresh one (at most batch fresh: the first iteration).
   max_trajectories_ = config.batch * (config.local_search.backtrack > 0 ? 2 : 1);
@@ -78,6 +81,8 @@ constexpr uint64_t kReplayDrawStream = uint64_t(1) << 61;
 constexpr uint64_t kReplayAddStream = kReplayDrawStream + 1;
 constexpr uint64_t kReplayWalkStreams = kReplayDrawStream + (uint64_t(1) << 32);  // + replayed index
 constexpr uint64_t kLocalSearchStreams = uint64_t(1) << 60;                        // + 3 round n + index
+constexpr uint64_t kUniformDrawStreams = uint64_t(1) << 59;                        // + uniform object index
+constexpr uint64_t kUniformWalkStreams = kUniformDrawStreams + (uint64_t(1) << 32);  // + uniform object index
 }  // namespace
 
 SamplingOptions Trainer::sampling_options(int64_t iteration) const {
@@ -94,12 +99,26 @@ int Trainer::compose_batch() {
   const int n_replay = replay_buffer_.size() == 0
                            ? 0
                            : std::min(config_.batch - 1, int(std::lround(config_.replay_ratio * config_.batch)));
-  n_fresh_ = config_.batch - n_replay;
+  const double explore_factor = learning_rate_factor(config_.exploration_schedule, iteration_);
+  const int n_uniform = std::min(config_.batch - 1 - n_replay,
+                                 int(std::lround(config_.uniform_ratio * explore_factor * config_.batch)));
+  n_fresh_ = config_.batch - n_replay - n_uniform;
   sampler_.sample(n_fresh_, seed, iteration, sampling_options(iteration_), batch_);
   int reward_calls = n_fresh_;
   if (config_.local_search.backtrack > 0) {
     reward_calls += int(local_search_.run(batch_, config_.local_search, seed, iteration, kLocalSearchStreams, refined_));
     append_batch(batch_, refined_);
+  }
+  if (n_uniform > 0) {
+    const Environment& env = model_.env();
+    uniform_objects_.resize(size_t(n_uniform) * env.state_width());
+    for (int i = 0; i < n_uniform; ++i) {
+      Rng rng = Rng::stream(seed, iteration, kUniformDrawStreams + uint64_t(i));
+      draw_uniform_object(env, rng, uniform_objects_.data() + size_t(i) * env.state_width(), uniform_mask_);
+    }
+    backward_sampler_.sample(uniform_objects_.data(), n_uniform, seed, iteration, kUniformWalkStreams, explored_);
+    append_batch(batch_, explored_);
+    reward_calls += n_uniform;
   }
   if (config_.replay_ratio > 0) {
     if (n_replay > 0) {  // drawn before this iteration's objects are offered

@@ -51,6 +51,9 @@ struct TrainConfig {
   double replay_ratio = 0;
   ReplayConfig replay;
   LocalSearchConfig local_search;       // backtrack 0: off; else the refined trajectories join the batch
+  // Uniform exploration: this share of each batch (times the exploration schedule's factor) are objects
+  // drawn uniformly among the terminal objects (reward calls), their trajectories sampled backward by P_B.
+  double uniform_ratio = 0;
   SoftDqnConfig dqn;                    // --loss soft-dqn / munchausen-dqn
   uint64_t seed = 0;
   int block_size = 16;                  // trajectories per parallel block
@@ -70,7 +73,7 @@ struct IterationResult {
   double loss = 0;
   double backward_loss = NAN;  // TLM's P_B negative log-likelihood, when there is one
   int trajectories = 0;       // trained on: fresh, refined by local search, replayed
-  int reward_calls = 0;       // objects scored this iteration: fresh and local-search proposals
+  int reward_calls = 0;       // objects scored this iteration: fresh, local-search proposals, uniform draws
   int transitions = 0;
   int rows = 0;  // states evaluated by the loss (and by rollout)
   PhaseTimes times;
@@ -90,7 +93,8 @@ class Trainer {
   const Model<float>& model() const { return model_; }
   Adam<float>& optimizer() { return adam_; }
   // The batch trained on: fresh trajectories first (fresh_trajectories() of them, on-policy up to the
-  // exploration settings), then those refined by local search, then the replayed ones.
+  // exploration settings), then those refined by local search, then the uniformly drawn ones (see
+  // TrainConfig::uniform_ratio), then the replayed ones.
   const TrajectoryBatch& batch() const { return batch_; }
   int fresh_trajectories() const { return n_fresh_; }
   // Objects scored by local search in the last iteration (rows of S; empty without local search).
@@ -135,7 +139,9 @@ class Trainer {
   BackwardSampler backward_sampler_;
   LocalSearch local_search_;
   std::vector<int32_t> replay_objects_;  // n_replay x S
-  TrajectoryBatch replayed_, refined_;
+  std::vector<int32_t> uniform_objects_;  // n_uniform x S
+  std::vector<uint8_t> uniform_mask_;
+  TrajectoryBatch replayed_, refined_, explored_;
   int max_trajectories_ = 0;             // per iteration: blocks are allocated for this many
   std::unique_ptr<SoftDqnLearner> dqn_;  // soft DQN / Munchausen DQN instead of the blocks
   std::vector<std::unique_ptr<Block>> blocks_;  // block 0's gradient receives the reduced gradient

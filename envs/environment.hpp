@@ -41,6 +41,9 @@ struct TrainingDefaults {
   // log R is clipped below at this by objectives that need a finite log R everywhere (TB, SubTB).
   double log_reward_floor = -std::numeric_limits<double>::infinity();
   double epsilon = 0;  // share of uniformly random actions in training rollouts
+  // Share of each training batch drawn uniformly among the terminal objects, trained on by backward
+  // sampling (the trajectory objectives only; see TrainConfig::uniform_ratio).
+  double uniform_ratio = 0;
 };
 
 // Optional capabilities: what an environment may provide beyond the required core, and what needs it.

@@ -1,5 +1,5 @@
-// Trainer with replay, local search and exploration schedules (HyperGrid 8x8 medium, MLP 2x64):
-// batches are composed as stated (fresh first, then refined, then replayed; reward calls counted);
+// Trainer with replay, local search, uniform draws and exploration schedules (HyperGrid 8x8 medium, MLP
+// 2x64): batches are composed as stated (fresh first, then refined, uniform, replayed; reward calls counted);
 // every balance objective trains on them; a run resumed from a checkpoint (the replay buffer in it) is
 // bit-identical to an uninterrupted one; runs are bit-identical on 1 and 2 threads; the exploration
 // schedule gives the hand-computed epsilon and temperature. Not the buffer or search themselves
@@ -115,6 +115,54 @@ TEST_CASE("core: training with replay, local search and a schedule is bit-identi
     CHECK(same_floats(parameters[0], parameters[1]));
     CHECK(states[0] == states[1]);
   }
+}
+
+TEST_CASE("core: uniform draws: their share of the batch, reward calls, valid trajectories, resume and threads") {
+  const HyperGrid env(2, 8, "medium");
+  TrainConfig config = exploring_config("db");
+  config.local_search.backtrack = 0;
+  config.uniform_ratio = 0.2;  // 4 of 20, decaying linearly to 4 * 0.5 = 2 at iteration 10
+  config.exploration_schedule = LearningRateSchedule{ScheduleKind::Linear, 0.5, 10};
+  FlatVector<float> parameters[2];
+  std::vector<int32_t> states[2];
+  for (int threads : {1, 2}) {
+    if (threads == 2 && !testing::can_compare_thread_counts()) break;
+    ScopedThreads scope(threads);
+    Trainer trainer(env, small_model(), config);
+    // Iteration 1: empty buffer, so 16 fresh and 4 uniform, all scored.
+    IterationResult result = trainer.step();
+    CHECK(trainer.fresh_trajectories() == 16);
+    CHECK(result.trajectories == 20);
+    CHECK(result.reward_calls == 20);
+    for (int i = 1; i < 12; ++i) result = trainer.step();
+    // Iteration 12: 2 uniform, 5 replayed, 13 fresh; replays are not reward calls.
+    CHECK(trainer.fresh_trajectories() == 13);
+    CHECK(result.trajectories == 20);
+    CHECK(result.reward_calls == 15);
+    CHECK(batch_violation(env, trainer.batch()) == "");
+    parameters[threads - 1] = trainer.model().store().values();
+    states[threads - 1] = trainer.batch().states;
+  }
+  if (testing::can_compare_thread_counts()) {
+    CHECK(same_floats(parameters[0], parameters[1]));
+    CHECK(states[0] == states[1]);
+  }
+  // Resumed from a checkpoint at iteration 6, it reaches iteration 12 bit-identically.
+  ScopedThreads one(1);
+  Trainer first_half(env, small_model(), config);
+  for (int i = 0; i < 6; ++i) first_half.step();
+  Checkpoint checkpoint;
+  first_half.save(checkpoint);
+  Trainer second_half(env, small_model(), config);
+  second_half.restore(checkpoint);
+  for (int i = 0; i < 6; ++i) second_half.step();
+  CHECK(same_floats(parameters[0], second_half.model().store().values()));
+  CHECK(states[0] == second_half.batch().states);
+  // Uniform draws are refused where they do not apply.
+  TrainConfig dqn;
+  dqn.objective.loss = "soft-dqn";
+  dqn.uniform_ratio = 0.25;
+  CHECK_THROWS_AS(Trainer(env, small_model(), dqn), std::invalid_argument);
 }
 
 TEST_CASE("core: exploration schedules: epsilon f(t) and 1 + (T - 1) f(t), hand-computed") {

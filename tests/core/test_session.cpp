@@ -1,6 +1,7 @@
 // Tests of Session (core/session.hpp) on an environment defined here, not in envs/: it trains with
 // exact metrics, writes its run files, and a session stopped mid-run and restored from its checkpoint
-// reaches bit-identically the numbers of one that was never stopped.
+// reaches bit-identically the numbers of one that was never stopped. And a run with every default (a bare
+// `gfn train`) learns its grid's modes.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -178,6 +179,22 @@ TEST_CASE("session: a checkpoint written before reward calls were counted restor
     CAPTURE(i);
     CHECK(resumed.history()[i].reward_calls > 0);
     CHECK(resumed.history()[i].reward_calls == uninterrupted.history()[i].reward_calls);
+  }
+}
+
+TEST_CASE("session: a bare run (the defaults: HyperGrid 8x8, TB, 1000 iterations) learns all 4 modes") {
+  // What a bare `gfn train` does, at two seeds. modes_found also counts the uniform draws, so the exact
+  // L1 is what shows the sampler itself learned every corner (one missed corner alone costs L1 > 0.4).
+  // Measured at seeds 0-9 with the defaults: L1 at most 0.016; on-policy TB ended near 1.0 at 4 of 10.
+  for (uint64_t seed : {0, 1}) {
+    CAPTURE(seed);
+    RunSettings settings;
+    settings.seed = seed;
+    settings.eval_every = settings.iters;
+    Session session(settings);
+    session.train();
+    CHECK(session.history().back().modes_found == 4);
+    CHECK(session.history().back().l1_exact < 0.05);
   }
 }
 

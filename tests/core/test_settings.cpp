@@ -102,21 +102,26 @@ TEST_CASE("settings: defaults that depend on the environment and the objective a
   CHECK(tb.log_reward_floor == -12);
   CHECK(tb.epsilon == hypergrid->training_defaults().epsilon);
   CHECK(tb.lambda == 1);
+  CHECK(tb.uniform_ratio == hypergrid->training_defaults().uniform_ratio);
+  CHECK(tb.uniform_ratio > 0);
   RunSettings db = settings;
   db.loss = "db";
   resolve_defaults(db, *hypergrid);
   CHECK(db.log_reward_floor == -std::numeric_limits<double>::infinity());
+  CHECK(db.uniform_ratio == hypergrid->training_defaults().uniform_ratio);
   RunSettings munchausen = settings;
   munchausen.loss = "munchausen-dqn";
   munchausen.munchausen_alpha = 0.2;
   resolve_defaults(munchausen, *hypergrid);
   CHECK(munchausen.lambda == doctest::Approx(1.25));
+  CHECK(munchausen.uniform_ratio == 0);  // the soft-DQN learners take no uniform draws
 
   RunSettings bitseq = settings;
   bitseq.env = "bitseq";
   const auto bitseq_env = make_environment(bitseq.env_config());
   resolve_defaults(bitseq, *bitseq_env);
   CHECK(bitseq.epsilon == 0.001);
+  CHECK(bitseq.uniform_ratio == 0);
   CHECK(bitseq.log_reward_floor == -std::numeric_limits<double>::infinity());
   RunSettings given = settings;
   given.epsilon = 0.3;
