@@ -25,6 +25,7 @@
 #include "core/baseline_run.hpp"
 #include "core/files.hpp"
 #include "core/parallel.hpp"
+#include "envs/factory.hpp"
 
 namespace gfn::cli {
 
@@ -91,12 +92,16 @@ RunSettings training_settings(const ExplorationEnv& env, const std::string& meth
   if (method == "tb-replay") settings.replay_ratio = 0.5;
   if (method == "tb-ls") settings.ls_backtrack = env.ls_backtrack;
   // Reward calls per iteration once the replay buffer holds objects (the trainer's rule): the fresh
-  // trajectories, and one local-search proposal per fresh trajectory and round.
+  // trajectories, one local-search proposal per fresh trajectory and round, and the uniform draws (the
+  // environment's default share).
+  RunSettings resolved = settings;
+  resolve_defaults(resolved, *make_environment(settings.env_config()));
   const int replayed = settings.replay_ratio > 0
                            ? std::min(settings.batch - 1, int(std::lround(settings.replay_ratio * settings.batch)))
                            : 0;
-  const int64_t fresh = settings.batch - replayed;
-  const int64_t calls_per_iteration = fresh * (settings.ls_backtrack > 0 ? 1 + settings.ls_rounds : 1);
+  const int uniform = std::min(settings.batch - 1 - replayed, int(std::lround(resolved.uniform_ratio * settings.batch)));
+  const int64_t fresh = settings.batch - replayed - uniform;
+  const int64_t calls_per_iteration = fresh * (settings.ls_backtrack > 0 ? 1 + settings.ls_rounds : 1) + uniform;
   settings.iters = std::max<int64_t>(1, (budget + calls_per_iteration - 1) / calls_per_iteration);
   settings.eval_every = int(std::max<int64_t>(1, eval_every / calls_per_iteration));
   settings.exact_every = int(std::min<int64_t>(settings.iters, 1 << 30));  // exact metrics at the end only
