@@ -42,12 +42,12 @@ TEST_CASE("cli: experiment exploration, shrunk: every method, budgets in reward 
   const std::string csv = read_file(dir + "/summary.csv");
   // environment,method,seed,n_modes,at_calls,reward_calls,iteration,modes_found,l1_empirical,l1_exact,wall_s
   REQUIRE(csv.rfind("environment,method,seed,n_modes,at_calls,reward_calls,iteration,modes_found,", 0) == 0);
-  // Calls per iteration with 16 trajectories: tb and db 16 (40 iterations); tb-ls 16 fresh + 16 proposals
-  // (20 iterations); tb-replay 8 fresh once the buffer is filled, 16 in the first iteration (80 iterations:
-  // 16 + 79 x 8 = 648 calls). Baselines: random 40 draws of 16; mcmc 16 starting objects, then 39 steps of
+  // Calls per iteration with 16 trajectories, 4 of them uniform draws (HyperGrid's default): tb and db 16
+  // (40 iterations); tb-ls 12 fresh + 12 proposals + 4 draws (23 iterations, 644 calls); tb-replay 4 fresh
+  // + 4 draws once the buffer is filled, 16 in the first iteration (80 iterations: 16 + 79 x 8 = 648 calls). Baselines: random 40 draws of 16; mcmc 16 starting objects, then 39 steps of
   // 16 chains (every 8x8 state has a neighbour, so every chain proposes).
   for (const auto& [method, calls, iterations] : std::vector<std::tuple<std::string, std::string, std::string>>{
-           {"tb", "640", "40"}, {"db", "640", "40"}, {"tb-ls", "640", "20"}, {"tb-replay", "648", "80"},
+           {"tb", "640", "40"}, {"db", "640", "40"}, {"tb-ls", "644", "23"}, {"tb-replay", "648", "80"},
            {"random", "640", "40"}, {"mcmc", "640", "39"}}) {
     CAPTURE(method);
     const std::vector<std::string> last = summary_row(csv, method, "640");
