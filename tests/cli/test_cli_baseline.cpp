@@ -18,15 +18,10 @@
 namespace {
 
 using gfn::testing::read_file;
+using gfn::testing::json_value;
 using gfn::testing::run_gfn;
 using gfn::testing::scratch_dir;
 using Result = gfn::testing::CliResult;
-
-std::string json_value(const std::string& json, const std::string& key) {
-  std::smatch match;
-  const std::regex pattern("\"" + key + "\": ([^,}]+)");
-  return std::regex_search(json, match, pattern) ? match[1].str() : "<missing " + key + ">";
-}
 
 // metrics.csv as rows of named fields.
 std::vector<std::vector<std::string>> csv_rows(const std::string& text, std::vector<std::string>& header) {

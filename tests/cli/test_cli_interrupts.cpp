@@ -27,6 +27,7 @@
 
 namespace {
 
+using gfn::testing::json_value;
 using gfn::testing::run_gfn;
 using gfn::testing::read_file;
 using gfn::testing::scratch_dir;
@@ -60,12 +61,6 @@ int train_and_signal(const std::vector<std::string>& arguments, const std::strin
   int status = 0;
   ::waitpid(child, &status, 0);
   return status;
-}
-
-std::string json_value(const std::string& json, const std::string& key) {
-  std::smatch match;
-  const std::regex pattern("\"" + key + "\": ([^,}]+)");
-  return std::regex_search(json, match, pattern) ? match[1].str() : "<missing " + key + ">";
 }
 
 // Every line ends with a newline and has the header's number of fields.

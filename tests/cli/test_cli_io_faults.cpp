@@ -20,15 +20,10 @@
 namespace {
 
 using gfn::testing::read_file;
+using gfn::testing::json_value;
 using gfn::testing::run_gfn;
 using gfn::testing::scratch_dir;
 using Result = gfn::testing::CliResult;
-
-std::string json_value(const std::string& json, const std::string& key) {
-  std::smatch match;
-  const std::regex pattern("\"" + key + "\": ([^,}]+)");
-  return std::regex_search(json, match, pattern) ? match[1].str() : "<missing " + key + ">";
-}
 
 int count_lines(const std::string& text) { return int(std::count(text.begin(), text.end(), '\n')); }
 

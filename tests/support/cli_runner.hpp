@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <regex>
 #include <string>
 
 #include <sys/wait.h>
@@ -48,6 +49,13 @@ inline CliResult run_gfn(const std::string& arguments) {
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   result.err = read_file(err_path);
   return result;
+}
+
+// The value of "key": number in a flat JSON object, as text ("<missing key>" when absent).
+inline std::string json_value(const std::string& json, const std::string& key) {
+  std::smatch match;
+  const std::regex pattern("\"" + key + "\": ([^,}]+)");
+  return std::regex_search(json, match, pattern) ? match[1].str() : "<missing " + key + ">";
 }
 
 }  // namespace gfn::testing
