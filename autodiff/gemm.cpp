@@ -2,6 +2,7 @@
 // GEMV: no large buffers); the rest through Eigen's blocked kernel with workspace packing buffers.
 #include "autodiff/gemm.hpp"
 
+#include <algorithm>
 #include <cassert>
 
 namespace gfn {
@@ -10,16 +11,20 @@ namespace {
 
 // Eigen's level3_blocking with its packing buffers in `workspace` (Eigen's own gemm_blocking_space
 // allocates them). A row-major product runs as the transposed column-major one, so Eigen's M is our
-// cols and its N our rows.
+// cols and its N our rows. The block sizes are ours, min(dimension, cap), not Eigen's cache heuristic:
+// the heuristic is not monotone (on a 32 KB L1 it blocks a depth of 300 as 2 x 152 but runs a depth of
+// 250 whole), so a smaller product could need a larger workspace than a larger one, and a warmed-up
+// step could allocate. With capped sizes the workspace a product needs grows with each dimension.
+// kc x mc of A (256 x 512 floats: 512 KB) stays in L2, kc x nc of B (4 MB) in L3.
 template <typename Scalar>
 class WorkspaceBlocking : public Eigen::internal::level3_blocking<Scalar, Scalar> {
  public:
+  static constexpr Eigen::Index kDepthBlock = 256, kColsBlock = 512, kRowsBlock = 4096;
+
   WorkspaceBlocking(Eigen::Index rows, Eigen::Index cols, Eigen::Index depth, FlatVector<Scalar>& workspace) {
-    this->m_mc = cols;
-    this->m_nc = rows;
-    this->m_kc = depth;
-    Eigen::internal::computeProductBlockingSizes<Scalar, Scalar, 1>(this->m_kc, this->m_mc, this->m_nc,
-                                                                    Eigen::Index(1));
+    this->m_mc = std::min(cols, kColsBlock);
+    this->m_nc = std::min(rows, kRowsBlock);
+    this->m_kc = std::min(depth, kDepthBlock);
     const int64_t b_offset = staggered_offset<Scalar>(int64_t(this->m_mc) * this->m_kc);
     const int64_t end = b_offset + int64_t(this->m_kc) * this->m_nc;
     if (int64_t(workspace.size()) < end) workspace.resize(end);
