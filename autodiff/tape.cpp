@@ -238,6 +238,37 @@ NodeId Tape<Scalar>::linear(NodeId x, NodeId weight, NodeId bias) {
   return id;
 }
 
+// Rows with a given value are copied; the others are gathered, multiplied as one block and scattered.
+template <typename Scalar>
+NodeId Tape<Scalar>::linear(NodeId x, NodeId weight, NodeId bias, const Scalar* const* given_rows) {
+  assert(cols(x) == rows(weight));
+  assert(rows(bias) == 1 && cols(bias) == cols(weight));
+  const NodeId id = new_node(rows(x), cols(weight), &Tape::linear_backward, x, weight, bias);
+  const int n_rows = rows(x), n_inputs = cols(x), n_outputs = cols(weight);
+  auto y = out(id);
+  const auto input = value(x);
+  int n_missing = 0;
+  for (int r = 0; r < n_rows; ++r) n_missing += given_rows[r] == nullptr;
+  missing_inputs_.resize(size_t(n_missing) * n_inputs);
+  missing_outputs_.resize(size_t(n_missing) * n_outputs);
+  MatrixMap<Scalar> missing_x(missing_inputs_.data(), n_missing, n_inputs);
+  MatrixMap<Scalar> missing_y(missing_outputs_.data(), n_missing, n_outputs);
+  for (int r = 0, m = 0; r < n_rows; ++r)
+    if (given_rows[r] == nullptr) missing_x.row(m++) = input.row(r);
+  if (n_missing > 0) {
+    missing_y.rowwise() = value(bias).row(0);
+    gemm(ConstMatrixMap<Scalar>(missing_inputs_.data(), n_missing, n_inputs), false, value(weight), false, missing_y,
+         true, gemm_workspace_);
+  }
+  for (int r = 0, m = 0; r < n_rows; ++r) {
+    if (given_rows[r] == nullptr)
+      y.row(r) = missing_y.row(m++);
+    else
+      std::memcpy(y.row(r).data(), given_rows[r], sizeof(Scalar) * n_outputs);
+  }
+  return id;
+}
+
 template <typename Scalar>
 void Tape<Scalar>::linear_backward(NodeId id) {
   const Node& node = nodes_[id];

@@ -50,6 +50,11 @@ class Tape {
   // A dense layer as one node, x W + bias: (B x I) * (I x H) + (1 x H) broadcast over rows -> B x H.
   // Same values as add_bias(matmul(x, W), bias) without the intermediate node and its passes.
   NodeId linear(NodeId x, NodeId weight, NodeId bias);
+  // The same node, with output row r copied from given_rows[r] (H values) where that is not null
+  // instead of multiplied: values this layer computed earlier at the same parameters (one-pass
+  // training reuses the rollout's forward pass, see core/forward_record.hpp). The other rows are
+  // computed as by linear(); backward is linear's.
+  NodeId linear(NodeId x, NodeId weight, NodeId bias, const Scalar* const* given_rows);
   NodeId add(NodeId a, NodeId b);
   NodeId sub(NodeId a, NodeId b);
   NodeId mul(NodeId a, NodeId b);                 // elementwise
@@ -183,6 +188,7 @@ class Tape {
   std::vector<int> indices_;
   int64_t indices_end_ = 0;
   FlatVector<Scalar> gemm_workspace_;  // packing buffers of the blocked matrix products
+  FlatVector<Scalar> missing_inputs_, missing_outputs_;  // linear() with given rows: the rows it computes
 };
 
 }  // namespace gfn

@@ -1,15 +1,21 @@
-// End-to-end training throughput: TB on HyperGrid (standard reward), MLP 2x256 on the K-hot
-// encoding, batch 16 and 256, 1 and 2 threads; and TB on BitSeq n=120 k=8 (3840 actions: the
-// 256 x 3840 head and the 3840-way masked softmax dominate), batch 16. Prints transitions per second,
-// the share of time in rollout / loss forward / backward / optimizer, and the achieved FLOP rate as a
-// fraction of raw Eigen GEMM throughput (rows x 256 x 256) measured in the same run (per thread).
+// End-to-end training throughput. Two parts:
+//   1. One pass per step (core/forward_record.hpp) against the recompute path, per objective (TB, DB,
+//      SubTB, FM) on HyperGrid 8^4 and TB on BitSeq n=120 k=8, batch 16, 1 thread, on-policy rollouts:
+//      the two trainers alternate repetitions in one run, and the ratio of their medians is printed.
+//   2. gfn train's defaults (one pass) on HyperGrid (standard reward), MLP 2x256 on the K-hot encoding,
+//      batch 16 and 256, 1 and 2 threads, and TB on BitSeq (3840 actions: the 256 x 3840 head and the
+//      3840-way masked softmax dominate), batch 16: transitions per second, the share of time in
+//      rollout / loss forward / backward / optimizer, and the achieved FLOP rate as a fraction of raw
+//      Eigen GEMM throughput (rows x 256 x 256) measured in the same run (per thread).
 // Medians over repetitions.
 //
 // FLOPs counted per evaluated state: forward F (GEMMs after the embedding-sum first layer) once in
-// rollout, once in the loss forward, 2F in backward: 4F per state per iteration.
+// rollout and 2F in backward, plus F in the loss forward on the recompute path (and for rows the
+// rollout did not evaluate: final rows, uniformly drawn trajectories): 3F or 4F per state.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "autodiff/matrix.hpp"
@@ -67,27 +73,20 @@ EnvConfig bitseq() {
   return env_config;
 }
 
-void run_case(const EnvConfig& env_config, int batch, int threads, int iterations, double gemm_gflops) {
-  auto env = make_environment(env_config);
-  RunSettings settings;  // gfn train's defaults, resolved for this environment
-  resolve_defaults(settings, *env);
-  TrainConfig config = settings.train_config();
-  config.batch = batch;
-  set_threads(threads);
-  Trainer trainer(*env, settings.model_config(), config);
-  for (int i = 0; i < 20; ++i) trainer.step();  // warm-up: buffers reach their final sizes
-
+// Median transitions/s of `iterations` steps, over the repetitions given to measure().
+struct Timed {
+  Trainer& trainer;
   std::vector<double> rates, gflops;
   PhaseTimes shares;
-  for (int repeat = 0; repeat < 5; ++repeat) {
+  void measure(int iterations, bool keep_shares) {
     int64_t transitions = 0;
-    double rows = 0;
+    double passes = 0;  // forward-pass equivalents over evaluated states
     PhaseTimes times;
     const auto start = Clock::now();
     for (int i = 0; i < iterations; ++i) {
       const IterationResult result = trainer.step();
       transitions += result.transitions;
-      rows += result.rows;
+      passes += 3.0 * result.rows + (trainer.config().recompute_logprobs ? result.rows : result.rows - result.reused_rows);
       times.rollout += result.times.rollout;
       times.loss_forward += result.times.loss_forward;
       times.backward += result.times.backward;
@@ -95,18 +94,65 @@ void run_case(const EnvConfig& env_config, int batch, int threads, int iteration
     }
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     rates.push_back(transitions / elapsed);
-    gflops.push_back(4.0 * rows * trainer.model().flops_per_state() / elapsed / 1e9);
-    if (repeat == 2) {
+    gflops.push_back(passes * trainer.model().flops_per_state() / elapsed / 1e9);
+    if (keep_shares) {
       const double total = times.rollout + times.loss_forward + times.backward + times.optimizer;
       shares = PhaseTimes{times.rollout / total, times.loss_forward / total, times.backward / total,
                           times.optimizer / total};
     }
   }
-  const double achieved = median(gflops);
+};
+
+TrainConfig default_config(const Environment& env, int batch) {
+  RunSettings settings;  // gfn train's defaults, resolved for this environment
+  resolve_defaults(settings, env);
+  TrainConfig config = settings.train_config();
+  config.batch = batch;
+  return config;
+}
+
+void run_case(const EnvConfig& env_config, int batch, int threads, int iterations, double gemm_gflops) {
+  auto env = make_environment(env_config);
+  RunSettings settings;
+  set_threads(threads);
+  Trainer trainer(*env, settings.model_config(), default_config(*env, batch));
+  for (int i = 0; i < 20; ++i) trainer.step();  // warm-up: buffers reach their final sizes
+  Timed timed{trainer, {}, {}, {}};
+  for (int repeat = 0; repeat < 5; ++repeat) timed.measure(iterations, repeat == 2);
+  const double achieved = median(timed.gflops);
+  const PhaseTimes& shares = timed.shares;
   std::printf("%-24s batch %-3d threads %d: %9.0f transitions/s  rollout %4.1f%%  loss %4.1f%%  "
               "backward %4.1f%%  adam %4.1f%%  %6.1f GFLOP/s = %.2f of raw GEMM x threads\n",
-              env->name().c_str(), batch, threads, median(rates), 100 * shares.rollout, 100 * shares.loss_forward,
-              100 * shares.backward, 100 * shares.optimizer, achieved, achieved / (gemm_gflops * threads));
+              env->name().c_str(), batch, threads, median(timed.rates), 100 * shares.rollout,
+              100 * shares.loss_forward, 100 * shares.backward, 100 * shares.optimizer, achieved,
+              achieved / (gemm_gflops * threads));
+}
+
+// One pass against recompute for one objective: on-policy TB/DB/SubTB/FM (uniform draws off), batch 16.
+void compare_paths(const EnvConfig& env_config, const std::string& loss, int iterations) {
+  auto env = make_environment(env_config);
+  RunSettings settings;
+  settings.loss = loss;
+  resolve_defaults(settings, *env);
+  TrainConfig config = settings.train_config();
+  config.uniform_ratio = 0;
+  config.sampling.epsilon = 0;
+  set_threads(1);
+  ModelConfig model_config = settings.model_config();
+  Trainer one_pass(*env, model_config, config);
+  config.recompute_logprobs = true;
+  Trainer recompute(*env, model_config, config);
+  for (int i = 0; i < 20; ++i) {
+    one_pass.step();
+    recompute.step();
+  }
+  Timed a{one_pass, {}, {}, {}}, b{recompute, {}, {}, {}};
+  for (int repeat = 0; repeat < 7; ++repeat) {  // alternating, so machine noise hits both alike
+    a.measure(iterations, false);
+    b.measure(iterations, false);
+  }
+  std::printf("%-24s %-6s batch 16 threads 1: one pass %9.0f transitions/s, recompute %9.0f: %.2fx\n",
+              env->name().c_str(), loss.c_str(), median(a.rates), median(b.rates), median(a.rates) / median(b.rates));
 }
 
 }  // namespace
@@ -116,6 +162,8 @@ int main(int /*argc*/, char** argv) {
   const double gemm16 = raw_gemm_gflops(16), gemm256 = raw_gemm_gflops(256);
   std::printf("raw Eigen GEMM (rows x 256 x 256, 1 thread): %.1f GFLOP/s at 16 rows, %.1f at 256 rows\n", gemm16,
               gemm256);
+  for (const std::string loss : {"tb", "db", "subtb", "fm"}) compare_paths(hypergrid(8), loss, 200);
+  compare_paths(bitseq(), "tb", 30);
   for (int height : {8, 20})
     for (int batch : {16, 256})
       for (int threads : {1, 2})

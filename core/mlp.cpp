@@ -53,47 +53,51 @@ NodeId Mlp<Scalar>::activate(Tape<Scalar>& tape, NodeId x) const {
   return x;
 }
 
+template <typename Scalar>
+NodeId Mlp<Scalar>::dense_layer(Tape<Scalar>& tape, const ParameterStore<Scalar>& store,
+                                FlatVector<Scalar>* gradient, NodeId x, const Layer& layer,
+                                DenseLayers<Scalar>* dense) const {
+  const NodeId weight = tape.parameter(store, layer.weight, gradient);
+  const NodeId bias = tape.parameter(store, layer.bias, gradient);
+  if (!dense) return tape.linear(x, weight, bias);
+  const size_t index = dense->nodes.size();
+  const NodeId y = dense->given ? tape.linear(x, weight, bias, (*dense->given)[index].data())
+                                : tape.linear(x, weight, bias);
+  dense->nodes.push_back(y);
+  return y;
+}
+
 // first_pre_activation: the first layer's output before activation (trunk layer 0, or, without a
 // trunk, ignored: heads read the input directly through forward()).
 template <typename Scalar>
 void Mlp<Scalar>::forward_from_first_layer(Tape<Scalar>& tape, const ParameterStore<Scalar>& store,
                                            FlatVector<Scalar>* gradient, NodeId first_pre_activation,
-                                           NodeId* heads) const {
+                                           NodeId* heads, DenseLayers<Scalar>* dense) const {
   NodeId x = activate(tape, first_pre_activation);
-  for (size_t l = 1; l < trunk_layers_.size(); ++l) {
-    const Layer& layer = trunk_layers_[l];
-    x = tape.linear(x, tape.parameter(store, layer.weight, gradient),
-                    tape.parameter(store, layer.bias, gradient));
-    x = activate(tape, x);
-  }
-  for (size_t h = 0; h < head_layers_.size(); ++h) {
-    const Layer& layer = head_layers_[h];
-    heads[h] = tape.linear(x, tape.parameter(store, layer.weight, gradient),
-                           tape.parameter(store, layer.bias, gradient));
-  }
+  for (size_t l = 1; l < trunk_layers_.size(); ++l)
+    x = activate(tape, dense_layer(tape, store, gradient, x, trunk_layers_[l], dense));
+  for (size_t h = 0; h < head_layers_.size(); ++h)
+    heads[h] = dense_layer(tape, store, gradient, x, head_layers_[h], dense);
 }
 
 template <typename Scalar>
 void Mlp<Scalar>::forward(Tape<Scalar>& tape, const ParameterStore<Scalar>& store, FlatVector<Scalar>* gradient,
-                          NodeId input, NodeId* heads) const {
+                          NodeId input, NodeId* heads, DenseLayers<Scalar>* dense) const {
+  if (dense) dense->nodes.clear();
   if (trunk_layers_.empty()) {
-    for (size_t h = 0; h < head_layers_.size(); ++h) {
-      const Layer& layer = head_layers_[h];
-      heads[h] = tape.linear(input, tape.parameter(store, layer.weight, gradient),
-                             tape.parameter(store, layer.bias, gradient));
-    }
+    for (size_t h = 0; h < head_layers_.size(); ++h)
+      heads[h] = dense_layer(tape, store, gradient, input, head_layers_[h], dense);
     return;
   }
-  const Layer& first = trunk_layers_[0];
-  const NodeId pre = tape.linear(input, tape.parameter(store, first.weight, gradient),
-                                 tape.parameter(store, first.bias, gradient));
-  forward_from_first_layer(tape, store, gradient, pre, heads);
+  const NodeId pre = dense_layer(tape, store, gradient, input, trunk_layers_[0], dense);
+  forward_from_first_layer(tape, store, gradient, pre, heads, dense);
 }
 
 template <typename Scalar>
 void Mlp<Scalar>::forward_sparse(Tape<Scalar>& tape, const ParameterStore<Scalar>& store,
                                  FlatVector<Scalar>* gradient, const int* active, int batch,
-                                 int active_per_row, NodeId* heads) const {
+                                 int active_per_row, NodeId* heads, DenseLayers<Scalar>* dense) const {
+  if (dense) dense->nodes.clear();
   auto embed = [&](const Layer& layer) {
     const NodeId weight = tape.parameter(store, layer.weight, gradient);
     return tape.add_bias(tape.gather_rows(weight, active, batch, active_per_row),
@@ -103,7 +107,16 @@ void Mlp<Scalar>::forward_sparse(Tape<Scalar>& tape, const ParameterStore<Scalar
     for (size_t h = 0; h < head_layers_.size(); ++h) heads[h] = embed(head_layers_[h]);
     return;
   }
-  forward_from_first_layer(tape, store, gradient, embed(trunk_layers_[0]), heads);
+  forward_from_first_layer(tape, store, gradient, embed(trunk_layers_[0]), heads, dense);
+}
+
+template <typename Scalar>
+std::vector<int> Mlp<Scalar>::dense_layer_widths(bool sparse_input) const {
+  std::vector<int> widths;
+  if (sparse_input && trunk_layers_.empty()) return widths;  // embeddings only
+  for (size_t l = sparse_input ? 1 : 0; l < shape_.hidden.size(); ++l) widths.push_back(shape_.hidden[l]);
+  widths.insert(widths.end(), shape_.heads.begin(), shape_.heads.end());
+  return widths;
 }
 
 template <typename Scalar>

@@ -32,6 +32,17 @@ struct MlpShape {
   Activation activation = Activation::Relu;
 };
 
+// The network's dense layers (its GEMMs: every trunk layer but a sparse-input first one, then the
+// heads, in that order), for one-pass training (core/forward_record.hpp). A forward pass given a
+// DenseLayers appends each dense layer's node to `nodes`, so a rollout can record their values; with
+// `given` set, row r of dense layer k is copied from given[k][r] where that is not null instead of
+// multiplied (Tape::linear with given rows).
+template <typename Scalar>
+struct DenseLayers {
+  std::vector<NodeId> nodes;                                      // out: one per dense layer
+  const std::vector<std::vector<const Scalar*>>* given = nullptr;  // in: per dense layer, B row pointers
+};
+
 template <typename Scalar>
 class Mlp {
  public:
@@ -41,10 +52,13 @@ class Mlp {
 
   // input: B x I. Writes one node per head into heads[0 .. n_heads()).
   void forward(Tape<Scalar>& tape, const ParameterStore<Scalar>& store, FlatVector<Scalar>* gradient,
-               NodeId input, NodeId* heads) const;
+               NodeId input, NodeId* heads, DenseLayers<Scalar>* dense = nullptr) const;
   // active: B*K input positions (row b uses active[b*K .. b*K+K)), each with value 1.
   void forward_sparse(Tape<Scalar>& tape, const ParameterStore<Scalar>& store, FlatVector<Scalar>* gradient,
-                      const int* active, int batch, int active_per_row, NodeId* heads) const;
+                      const int* active, int batch, int active_per_row, NodeId* heads,
+                      DenseLayers<Scalar>* dense = nullptr) const;
+  // Output width of each dense layer (see DenseLayers), for a sparse or a dense input.
+  std::vector<int> dense_layer_widths(bool sparse_input) const;
 
   int n_heads() const { return int(head_layers_.size()); }
   const MlpShape& shape() const { return shape_; }
@@ -57,9 +71,12 @@ class Mlp {
     int bias = -1;    // parameter id, 1 x Out
   };
   NodeId activate(Tape<Scalar>& tape, NodeId x) const;
+  // x W + b of one dense layer, reporting to / reading from `dense` when given.
+  NodeId dense_layer(Tape<Scalar>& tape, const ParameterStore<Scalar>& store, FlatVector<Scalar>* gradient,
+                     NodeId x, const Layer& layer, DenseLayers<Scalar>* dense) const;
   void forward_from_first_layer(Tape<Scalar>& tape, const ParameterStore<Scalar>& store,
-                                FlatVector<Scalar>* gradient, NodeId first_pre_activation,
-                                NodeId* heads) const;
+                                FlatVector<Scalar>* gradient, NodeId first_pre_activation, NodeId* heads,
+                                DenseLayers<Scalar>* dense) const;
 
   MlpShape shape_;
   std::vector<Layer> trunk_layers_;

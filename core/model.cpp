@@ -101,17 +101,17 @@ void Model<Scalar>::encode(const int32_t* states, int n_states, ModelScratch& sc
 template <typename Scalar>
 void Model<Scalar>::run_network(const Mlp<Scalar>& network, Tape<Scalar>& tape, const ParameterStore<Scalar>& store,
                                 FlatVector<Scalar>* gradient, int n_states, const ModelScratch& scratch,
-                                NodeId* heads) const {
+                                NodeId* heads, DenseLayers<Scalar>* dense) const {
   if (encoding_ != Encoding::Dense) {
     network.forward_sparse(tape, store, gradient, scratch.active.data(), n_states, env_.encoding_active(encoding_),
-                           heads);
+                           heads, dense);
     return;
   }
   const int width = env_.encoding_width(encoding_);
   const NodeId input = tape.constant(n_states, width, Scalar(0));
   Scalar* x = tape.mutable_value(input).data();
   for (int64_t i = 0; i < int64_t(n_states) * width; ++i) x[i] = Scalar(scratch.features[i]);
-  network.forward(tape, store, gradient, input, heads);
+  network.forward(tape, store, gradient, input, heads, dense);
 }
 
 template <typename Scalar>
@@ -153,14 +153,16 @@ void Model<Scalar>::add_mask_node(Tape<Scalar>& tape, const int32_t* states, int
 
 template <typename Scalar>
 ModelOutputs Model<Scalar>::evaluate(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const int32_t* states,
-                                     int n_states, ModelScratch& scratch, bool with_backward) const {
+                                     int n_states, ModelScratch& scratch, bool with_backward,
+                                     DenseLayers<Scalar>* forward_dense) const {
   encode(states, n_states, scratch);
 
   NodeId heads[3][3];
   for (size_t i = 0; i < networks_.size(); ++i) {
     if (!with_backward && int(i) == network_of_.backward && !config_.tied) continue;
     if (!with_backward && int(i) == network_of_.flow && !config_.tied) continue;
-    run_network(networks_[i], tape, store_, gradient, n_states, scratch, heads[i]);
+    run_network(networks_[i], tape, store_, gradient, n_states, scratch, heads[i],
+                int(i) == network_of_.forward ? forward_dense : nullptr);
   }
 
   ModelOutputs outputs;
@@ -236,6 +238,11 @@ NodeId Model<Scalar>::log_z(Tape<Scalar>& tape, FlatVector<Scalar>* gradient) co
 template <typename Scalar>
 Scalar Model<Scalar>::log_z_value() const {
   return log_z_ >= 0 ? store_.value(log_z_)(0, 0) : std::numeric_limits<Scalar>::quiet_NaN();
+}
+
+template <typename Scalar>
+std::vector<int> Model<Scalar>::forward_dense_widths() const {
+  return networks_[network_of_.forward].dense_layer_widths(encoding_ != Encoding::Dense);
 }
 
 template <typename Scalar>

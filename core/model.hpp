@@ -74,8 +74,12 @@ class Model {
 
   // states: B x S (row-major, B = n_states rows from `states`). gradient: nullptr for no gradient. With
   // `with_backward` false the P_B output is skipped (rollout needs only P_F).
+  // forward_dense: the dense layers of the network computing P_F, recorded or given (core/mlp.hpp).
   ModelOutputs evaluate(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const int32_t* states, int n_states,
-                        ModelScratch& scratch, bool with_backward = true) const;
+                        ModelScratch& scratch, bool with_backward = true,
+                        DenseLayers<Scalar>* forward_dense = nullptr) const;
+  // Output width of each dense layer of the network computing P_F (empty for a tabular model).
+  std::vector<int> forward_dense_widths() const;
   NodeId log_z(Tape<Scalar>& tape, FlatVector<Scalar>* gradient) const;  // 1 x 1
   // The P_B of evaluate() alone (N x A_b, no gradient), computing only what it needs: a fixed policy
   // (uniform, maxent) runs no network, TLM / pessimistic only the target P_B network.
@@ -111,7 +115,8 @@ class Model {
   void encode(const int32_t* states, int n_states, ModelScratch& scratch) const;
   // Runs `network` on the states encode() wrote into scratch: writes one node per head.
   void run_network(const Mlp<Scalar>& network, Tape<Scalar>& tape, const ParameterStore<Scalar>& store,
-                   FlatVector<Scalar>* gradient, int n_states, const ModelScratch& scratch, NodeId* heads) const;
+                   FlatVector<Scalar>* gradient, int n_states, const ModelScratch& scratch, NodeId* heads,
+                   DenseLayers<Scalar>* dense = nullptr) const;
   NodeId fixed_backward_logprobs(Tape<Scalar>& tape, const int32_t* states, int n_states,
                                  ModelScratch& scratch) const;
   NodeId backward_network_logprobs(Tape<Scalar>& tape, const ParameterStore<Scalar>& store,

@@ -26,6 +26,7 @@ template <typename Scalar>
 void BlockIndex<Scalar>::index(const Environment& env, const TrajectoryBatch& source, int first, int count,
                                double floor) {
   batch = &source;
+  first_trajectory = first;
   first_row = source.offsets[first];
   rows = source.offsets[first + count] - first_row;
   actions.assign(source.actions.begin() + first_row, source.actions.begin() + first_row + rows);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/forward_record.hpp"
 #include "core/model.hpp"
 #include "core/trajectories.hpp"
 
@@ -38,6 +39,7 @@ BatchCounts count_batch(const TrajectoryBatch& batch, int exit_action);
 template <typename Scalar>
 struct BlockIndex {
   const TrajectoryBatch* batch = nullptr;
+  int first_trajectory = 0;              // the block's trajectory 0 in the batch
   int first_row = 0;                     // the block's row 0 in the batch
   int rows = 0;                          // R
   std::vector<int> actions;              // R: forward action per row, -1 at a final row
@@ -60,7 +62,8 @@ struct BlockIndex {
 };
 
 // A block objective. build() clears `tape`, indexes the block and builds its loss, accumulating
-// gradients into `gradient` on backward.
+// gradients into `gradient` on backward. Given the rollout's ForwardRecord of the batch (one-pass
+// training), the evaluation of the block's rows reuses the recorded P_F values.
 //
 // Two phases, for objectives whose loss needs a batch-wide total first (ZVar needs the batch mean of
 // zeta): when needs_batch_total(), build() returns -1; the caller adds block_total() over all blocks in
@@ -83,9 +86,11 @@ class BlockObjective {
 
   // Builds the loss of trajectories [first, first + count) of `batch` on `tape` (-1: see finish()).
   NodeId build(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const Model<Scalar>& model,
-               const TrajectoryBatch& batch, const BatchCounts& counts, int first, int count) {
+               const TrajectoryBatch& batch, const BatchCounts& counts, int first, int count,
+               const ForwardRecord<Scalar>* record = nullptr) {
     tape.clear();
     block_.index(model.env(), batch, first, count, config_.log_reward_floor);
+    record_ = record;
     return build_block(tape, gradient, model, counts);
   }
 
@@ -100,12 +105,26 @@ class BlockObjective {
 
   // Every estimator of the model on the block's R rows, on `tape`.
   ModelOutputs evaluate_rows(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const Model<Scalar>& model) {
-    return model.evaluate(tape, gradient, block_.state(0), block_.rows, model_scratch_);
+    return model.evaluate(tape, gradient, block_.state(0), block_.rows, model_scratch_, true,
+                          recorded_layers(block_.rows));
+  }
+
+  // For an evaluation of n_rows states that start with the block's rows: the recorded values of those
+  // rows (the rest are computed), or nullptr without a record.
+  DenseLayers<Scalar>* recorded_layers(int n_rows) {
+    if (!record_) return nullptr;
+    record_->given_rows(block_.first_trajectory, block_.row_offsets.data(), block_.n_trajectories(), n_rows,
+                        given_);
+    dense_.given = &given_;
+    return &dense_;
   }
 
   ObjectiveConfig config_;
   BlockIndex<Scalar> block_;
   ModelScratch model_scratch_;
+  const ForwardRecord<Scalar>* record_ = nullptr;
+  std::vector<std::vector<const Scalar*>> given_;  // per dense layer: a pointer per evaluated row
+  DenseLayers<Scalar> dense_;
 };
 
 }  // namespace gfn

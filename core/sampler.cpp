@@ -67,6 +67,7 @@ void Sampler::sample_from(const int32_t* start_states, int n, uint64_t seed, uin
   lengths_.resize(n);
   staged_log_rewards_.resize(n);
   scratch_.resize(max_threads());
+  if (recording_) record_.reset(model_.forward_dense_widths(), n, max_rows_);
 
   const int n_blocks = (n + block_size_ - 1) / block_size_;
   parallel_for(n_blocks, [&](int64_t block) {
@@ -132,7 +133,8 @@ void Sampler::sample_block(const int32_t* start_states, int first, int count, ui
     }
     scratch.tape.clear();
     const ModelOutputs outputs = model_.evaluate(scratch.tape, nullptr, scratch.live_states.data(), n_live,
-                                                 scratch.model, /*with_backward=*/false);
+                                                 scratch.model, /*with_backward=*/false,
+                                                 recording_ ? &scratch.dense : nullptr);
     const auto logp = scratch.tape.value(outputs.forward_logprobs);  // live x A
 
     int still_live = 0;
@@ -140,6 +142,7 @@ void Sampler::sample_block(const int32_t* start_states, int first, int count, ui
       const int trajectory = scratch.live[j];
       const int row = lengths_[trajectory] - 1;
       int32_t* current = row_of(trajectory, row);
+      if (recording_) record_.store(scratch.tape, scratch.dense.nodes, j, trajectory, row);
       const int action = draw_action(logp.row(j).data(), n_actions, exit_action, options, scratch.rngs[trajectory - first],
                                      scratch.probabilities.data());
       if (action < 0) throw NonFinitePolicy("P_F gives no valid action a finite probability (non-finite policy)");

@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "core/forward_record.hpp"
 #include "core/model.hpp"
 #include "core/trajectories.hpp"
 
@@ -51,6 +52,11 @@ class Sampler {
   void sample_from(const int32_t* start_states, int n, uint64_t seed, uint64_t iteration, uint64_t first_stream,
                    const SamplingOptions& options, TrajectoryBatch& batch);
 
+  // One-pass training (core/forward_record.hpp): when on, sample() keeps the P_F network's dense-layer
+  // values of every row it drew an action at, until the next sample(). Off by default.
+  void set_recording(bool on) { recording_ = on; }
+  const ForwardRecord<float>& forward_record() const { return record_; }
+
  private:
   struct BlockScratch {
     Tape<float> tape;
@@ -59,6 +65,7 @@ class Sampler {
     std::vector<int> live;             // trajectory index of each live row
     std::vector<Rng> rngs;             // the block's trajectory streams
     std::vector<double> probabilities; // A
+    DenseLayers<float> dense;          // the P_F network's dense-layer nodes, when recording
   };
   void sample_block(const int32_t* start_states, int first, int count, uint64_t seed, uint64_t iteration,
                     uint64_t first_stream, const SamplingOptions& options, BlockScratch& scratch);
@@ -71,6 +78,8 @@ class Sampler {
   std::vector<int> staged_actions_;     // n x max_rows
   std::vector<int> lengths_;            // rows of each trajectory
   std::vector<double> staged_log_rewards_;
+  bool recording_ = false;
+  ForwardRecord<float> record_;
 };
 
 // Draws an action from masked log-probabilities logp[0..A) (-inf = invalid) under the modifiers.

@@ -264,6 +264,10 @@ const SettingsTable& run_settings_table() {
     });
     group("Execution", {
         {"threads", &S::threads, "0", between(0, 4096), "OpenMP threads (0: all cores)", R::Local, kEveryRun},
+        {"recompute_logprobs", &S::recompute_logprobs, "0", any_finite(),
+         "Evaluate P_F afresh in the loss instead of reusing the rollout's forward pass (a reference for A/B "
+         "benchmarks: one more forward pass, same values to rounding)",
+         R::Identity, kTrajectoryLoss},
         {"checkpoint_every", &S::checkpoint_every, "0", at_least(0),
          "With --out: iterations between checkpoints (0: at every evaluation)", R::Local, kEveryRun},
         {"max_memory", &S::max_memory, "auto", automatic(positive()),
@@ -520,6 +524,7 @@ TrainConfig RunSettings::train_config() const {
   config.replay = ReplayConfig{replay_capacity, replay_policy_from_name(replay_policy), replay_alpha, replay_dedup};
   config.local_search = LocalSearchConfig{ls_backtrack, ls_rounds, local_search_acceptance_from_name(ls_accept)};
   config.seed = seed;
+  config.recompute_logprobs = recompute_logprobs;
   return config;
 }
 

@@ -63,8 +63,9 @@ struct RunSettings {
   // Evaluation.
   int eval_every, exact_every, corr_every;
   int64_t window;
-  // How a run is executed; not part of its identity.
+  // How a run is executed; not part of its identity (but recompute_logprobs changes rounding: kept on resume).
   int threads, checkpoint_every;
+  bool recompute_logprobs;
   double max_memory;  // GiB; NaN: the available memory (core/memory_estimate.hpp)
 
   RunSettings();  // every field at the table's default

@@ -54,6 +54,7 @@ Trainer::Trainer(const Environment& env, const ModelConfig& model_config, const 
     dqn_config.log_reward_floor = config.objective.log_reward_floor;
     dqn_ = std::make_unique<SoftDqnLearner>(model_, dqn_config, config.seed);
   }
+  sampler_.set_recording(!dqn && !config.recompute_logprobs);
   for (int b = 0; b < n_blocks; ++b) {
     blocks_.push_back(std::make_unique<Block>());
     blocks_.back()->gradient = model_.store().make_gradient();
@@ -193,12 +194,13 @@ IterationResult Trainer::step() {
   // objective needs a batch-wide total first (two phases, see core/objective.hpp).
   start = Clock::now();
   const bool two_phase = blocks_[0]->objective->needs_batch_total();
+  const ForwardRecord<float>* record = config_.recompute_logprobs ? nullptr : &sampler_.forward_record();
   parallel_for(n_blocks, [&](int64_t b) {
     Block& block = *blocks_[b];
     const auto block_start = Clock::now();
     const int first = int(b) * config_.block_size;
     block.loss = block.objective->build(block.tape, &block.gradient, model_, batch_, counts, first,
-                                        std::min(config_.block_size, batch_size - first));
+                                        std::min(config_.block_size, batch_size - first), record);
     block.forward_seconds = seconds_since(block_start);
     if (!two_phase) block.backward_seconds = run_backward(block);
   });
@@ -254,6 +256,7 @@ IterationResult Trainer::step() {
   result.trajectories = counts.trajectories;
   result.transitions = counts.transitions;
   result.rows = batch_.n_rows();
+  result.reused_rows = record ? record->n_recorded_rows() : 0;
   return result;
 }
 

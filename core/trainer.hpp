@@ -57,6 +57,9 @@ struct TrainConfig {
   SoftDqnConfig dqn;                    // --loss soft-dqn / munchausen-dqn
   uint64_t seed = 0;
   int block_size = 16;                  // trajectories per parallel block
+  // Off: the loss reuses the rollout's forward pass on fresh trajectories (core/forward_record.hpp).
+  // On: it evaluates P_F afresh (the reference path; same values to rounding, one more forward pass).
+  bool recompute_logprobs = false;
 };
 
 // Wall-clock seconds of each phase of one iteration. Loss forward and backward run fused per block,
@@ -76,6 +79,7 @@ struct IterationResult {
   int reward_calls = 0;       // objects scored this iteration: fresh, local-search proposals, uniform draws
   int transitions = 0;
   int rows = 0;  // states evaluated by the loss (and by rollout)
+  int reused_rows = 0;  // of which the loss took P_F from the rollout's forward pass (one pass per step)
   PhaseTimes times;
 };
 

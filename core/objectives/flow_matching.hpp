@@ -43,7 +43,8 @@ class FlowMatching : public BlockObjective<Scalar> {
       }
     const int n_rows = int(states_.size() / state_width);
     const int n_visited = int(visited_rows_.size());
-    const ModelOutputs outputs = model.evaluate(tape, gradient, states_.data(), n_rows, this->model_scratch_, false);
+    const ModelOutputs outputs = model.evaluate(tape, gradient, states_.data(), n_rows, this->model_scratch_, false,
+                                                   this->recorded_layers(n_rows));
 
     // Outflow of every block row: logsumexp of valid logits = logit(a) - log P_F(a) for any valid a;
     // a final row's outflow is its reward. Reward matching: log F(x -> exit) = log R(x).
