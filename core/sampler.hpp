@@ -7,7 +7,8 @@
 //
 // Sampling modifiers (off-policy): temperature T (log-probabilities / T), sf_bias (subtracted from the
 // exit logit), epsilon (mix with the uniform distribution over valid actions). They change only
-// which actions are drawn; objectives recompute the on-policy log-probabilities.
+// which actions are drawn; objectives use the on-policy log-probabilities. With recording on, the P_F
+// network's dense-layer values are kept for the loss (one pass per step, core/forward_record.hpp).
 //
 // Thread contract: thread-compatible, not thread-safe: one thread calls sample() at a time (it runs
 // its own parallel region over blocks, one scratch per thread). Holds a reference to the model, which
