@@ -123,7 +123,7 @@ MemoryEstimate estimate_memory(const RunSettings& settings, const Environment& e
   else row_floats += backward_actions;
   const double backward_parameters = backward_network ? backward.parameters() : 0;
 
-  const double block_size = TrainConfig{}.block_size;
+  const double block_size = settings.block_size > 0 ? settings.block_size : default_block_size(settings.batch);
   const double trained_trajectories = double(settings.batch) * (settings.ls_backtrack > 0 ? 2 : 1);
   const double blocks = dqn ? 1 : std::ceil(trained_trajectories / block_size);
   const double threads = settings.threads > 0 ? settings.threads : max_threads();
@@ -156,6 +156,8 @@ MemoryEstimate estimate_memory(const RunSettings& settings, const Environment& e
   double rollout = 2 * batch_rows * row_bytes;
   if (settings.replay_ratio > 0) rollout += batch_rows * row_bytes;
   if (model.backward == BackwardPolicy::Pessimistic) rollout += 20 * batch_rows * row_bytes;
+  // One pass per step: the rollout's record of the P_F network's layer values (core/forward_record.hpp).
+  if (!dqn && !settings.recompute_logprobs) rollout += kFloat * settings.batch * rows_per_trajectory * forward_row_floats;
   estimate.parts.push_back({"rollout", batch, rollout});
 
   if (enumerable) {

@@ -7,7 +7,7 @@
 // Parts (each with the flags that drive it):
 //   program                the binary, its libraries and the embedded data (a constant)
 //   parameters and Adam    P parameters, 2 Adam moments, target copies   (--hidden, --layers)
-//   block gradients        one P-sized gradient per block of 16 trajectories  (--batch, --hidden)
+//   block gradients        one P-sized gradient per block of trajectories  (--batch, --hidden)
 //   block tapes            values and gradients of every node for a block's rows (--batch, --hidden)
 //   rollout                the batch's states and actions, staged and final (--batch)
 //   enumeration            all states, exact P_T by dynamic programming, the visit window (environment size)

@@ -196,6 +196,10 @@ const SettingsTable& run_settings_table() {
     });
     group("Optimisation and exploration", {
         {"batch", &S::batch, "16", between(1, 1 << 24), "Trajectories per iteration", R::Identity, kEveryRun},
+        {"block_size", &S::block_size, "0", between(0, 1 << 24),
+         "Trajectories per parallel block (0: from --batch: 16 up to 64, then batch/4 as a power of two up to "
+         "128); changes rounding, not results' meaning, and never depends on --threads",
+         R::Identity, kTrajectoryLoss},
         {"iters", &S::iters, "1000", at_least(1), "Iterations (with --resume: train on up to this many)",
          R::Extendable, kEveryRun},
         {"lr", &S::lr, "0.001", positive(), "Adam learning rate of the networks", R::Identity, kEveryRun},
@@ -525,6 +529,7 @@ TrainConfig RunSettings::train_config() const {
   config.local_search = LocalSearchConfig{ls_backtrack, ls_rounds, local_search_acceptance_from_name(ls_accept)};
   config.seed = seed;
   config.recompute_logprobs = recompute_logprobs;
+  config.block_size = block_size;
   return config;
 }
 
@@ -544,6 +549,7 @@ void resolve_defaults(RunSettings& settings, const Environment& env) {
   if (std::isnan(settings.epsilon)) settings.epsilon = env.training_defaults().epsilon;
   if (std::isnan(settings.uniform_ratio))
     settings.uniform_ratio = with_trajectory_loss(settings) ? env.training_defaults().uniform_ratio : 0;
+  if (settings.block_size == 0 && with_trajectory_loss(settings)) settings.block_size = default_block_size(settings.batch);
   if (settings.lr_period == 0) settings.lr_period = settings.iters;
   if (settings.explore_period == 0) settings.explore_period = settings.iters;
 }

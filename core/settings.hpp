@@ -43,7 +43,7 @@ struct RunSettings {
   int hidden, layers;
   bool tied;
   // Optimisation and exploration.
-  int batch;
+  int batch, block_size;  // block_size 0 until resolve_defaults: from the batch
   int64_t iters;
   double lr, lr_logz, weight_decay, max_grad_norm;
   std::string lr_schedule;

@@ -19,16 +19,29 @@ ModelConfig with_estimators(ModelConfig config, const std::string& loss) {
   return config;
 }
 
+TrainConfig with_block_size(TrainConfig config) {
+  if (config.block_size < 0) throw std::invalid_argument("--block-size must be at least 1 (0: from --batch)");
+  if (config.block_size == 0) config.block_size = default_block_size(config.batch);
+  return config;
+}
+
 }  // namespace
 
+int default_block_size(int batch) {
+  if (batch <= 64) return 16;
+  int block = 16;
+  while (block < 128 && 2 * block <= batch / 4) block *= 2;
+  return block;
+}
+
 Trainer::Trainer(const Environment& env, const ModelConfig& model_config, const TrainConfig& config)
-    : config_(config),
+    : config_(with_block_size(config)),
       model_(env, with_estimators(model_config, config.objective.loss), config.seed),
       adam_(model_.store(), {AdamGroup{config.learning_rate, config.weight_decay}, AdamGroup{config.log_z_learning_rate, 0}}),
-      sampler_(model_, config.block_size),
+      sampler_(model_, config_.block_size),
       replay_buffer_(config.replay, env.state_width()),
-      backward_sampler_(model_, config.block_size),
-      local_search_(model_, config.block_size) {
+      backward_sampler_(model_, config_.block_size),
+      local_search_(model_, config_.block_size) {
   if (config.batch < 1) throw std::invalid_argument("--batch must be at least 1");
   if (!(config.replay_ratio >= 0 && config.replay_ratio < 1))
     throw std::invalid_argument("--replay-ratio must be in [0, 1)");
@@ -47,7 +60,7 @@ Trainer::Trainer(const Environment& env, const ModelConfig& model_config, const 
                                 config.objective.loss);
   // Local search adds one refined trajectory per fresh one (at most batch fresh: the first iteration).
   max_trajectories_ = config.batch * (config.local_search.backtrack > 0 ? 2 : 1);
-  const int n_blocks = dqn ? 1 : (max_trajectories_ + config.block_size - 1) / config.block_size;
+  const int n_blocks = dqn ? 1 : (max_trajectories_ + config_.block_size - 1) / config_.block_size;
   if (dqn) {
     SoftDqnConfig dqn_config = config.dqn;
     dqn_config.munchausen = objective.learner == Learner::MunchausenDqn;

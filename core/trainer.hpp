@@ -56,11 +56,18 @@ struct TrainConfig {
   double uniform_ratio = 0;
   SoftDqnConfig dqn;                    // --loss soft-dqn / munchausen-dqn
   uint64_t seed = 0;
-  int block_size = 16;                  // trajectories per parallel block
+  // Trajectories per parallel block (0: default_block_size(batch)). Blocks fix the order of sums, so a
+  // different block size changes rounding, not the estimator; results never depend on the thread count.
+  int block_size = 0;
   // Off: the loss reuses the rollout's forward pass on fresh trajectories (core/forward_record.hpp).
   // On: it evaluates P_F afresh (the reference path; same values to rounding, one more forward pass).
   bool recompute_logprobs = false;
 };
+
+// The block size for a batch when none is given: 16 up to batch 64, then a quarter of the batch rounded
+// down to a power of two, at most 128, so that large batches run taller GEMMs while they still split
+// into at least four blocks for the threads (docs/performance.md, section 7).
+int default_block_size(int batch);
 
 // Wall-clock seconds of each phase of one iteration. Loss forward and backward run fused per block,
 // so they split the loss region's wall time in proportion to their summed thread time (backward

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/trainer.hpp"
@@ -44,15 +45,17 @@ History train_on_threads(const Environment& env, const ModelConfig& model_config
   return history;
 }
 
-void check_thread_invariance(const std::string& kind, const ModelConfig& model_config, SamplingOptions sampling = {}) {
+void check_thread_invariance(const std::string& kind, const ModelConfig& model_config, SamplingOptions sampling = {},
+                             int batch = 64, int block_size = 16) {
   CAPTURE(kind);
+  CAPTURE(block_size);
   if (!testing::can_compare_thread_counts()) return;
   const HyperGrid env(2, 8, "medium");
   TrainConfig config;
   config.objective.loss = kind;
   config.objective.log_reward_floor = -12;
-  config.batch = 64;
-  config.block_size = 16;
+  config.batch = batch;
+  config.block_size = block_size;
   config.seed = 12345;
   config.sampling = sampling;
   const History one = train_on_threads(env, model_config, config, 1, 20);
@@ -87,6 +90,36 @@ TEST_CASE("core: trainer is bit-identical on 1 and 2 threads (DB, modified DB, S
   off_policy.epsilon = 0.1;
   off_policy.sf_bias = 0.5;
   check_thread_invariance("tb", small, off_policy);
+}
+
+TEST_CASE("core: trainer is bit-identical on 1 and 2 threads at other block sizes (TB, batch 96, blocks of 24 and 32)") {
+  ModelConfig small;
+  small.hidden = {64, 64};
+  check_thread_invariance("tb", small, {}, 96, 24);
+  check_thread_invariance("tb", small, {}, 96, 32);
+}
+
+TEST_CASE("core: default block size: 16 up to batch 64, then a quarter of the batch as a power of two up to 128") {
+  const std::vector<std::pair<int, int>> expected = {{1, 16},    {16, 16},   {64, 16},   {100, 16}, {128, 32},
+                                                     {255, 32},  {256, 64},  {511, 64},  {512, 128}, {4096, 128}};
+  for (const auto& [batch, block] : expected) {
+    CAPTURE(batch);
+    CHECK(default_block_size(batch) == block);
+  }
+  // The block size changes the order of sums (rounding), not the loss: one step at blocks of 16 and 64.
+  const HyperGrid env(2, 8, "medium");
+  ModelConfig small;
+  small.hidden = {64, 64};
+  TrainConfig config;
+  config.batch = 128;
+  config.block_size = 16;
+  Trainer by16(env, small, config);
+  config.block_size = 0;  // the default for batch 128: 32
+  Trainer by_default(env, small, config);
+  CHECK(by_default.config().block_size == 32);
+  const double a = by16.step().loss, b = by_default.step().loss;
+  CHECK(by16.batch().actions == by_default.batch().actions);
+  CHECK(std::abs(a - b) <= 1e-5 * std::abs(b));
 }
 
 // ---- Convergence. ----
