@@ -16,6 +16,11 @@
 
 namespace gfn {
 
+// Elements [begin, end) of a flat buffer with a store's layout (e.g. the rows of a table one step read).
+struct FlatRange {
+  int64_t begin = 0, end = 0;
+};
+
 template <typename Scalar>
 class ParameterStore {
  public:

@@ -798,6 +798,39 @@ void Tape<Scalar>::concat_rows_backward(NodeId id) {
   if (wants_gradient(node.b)) grad_of(node.b) += gradient(id).bottomRows(rows(node.b));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Gradient support: what backward() can write into a parameter gradient buffer
+
+template <typename Scalar>
+void Tape<Scalar>::gradient_support(const FlatVector<Scalar>& buffer, std::vector<FlatRange>& ranges) {
+  const Scalar* base = buffer.data();
+  auto in_buffer = [&](NodeId id) {
+    const Node& node = nodes_[id];
+    return node.kind == Kind::Parameter && node.external_gradient >= base &&
+           node.external_gradient < base + buffer.size();
+  };
+  read_densely_.assign(count_, 0);
+  for (NodeId id = 0; id < count_; ++id) {
+    const Node& node = nodes_[id];
+    for (const NodeId input : {node.a, node.b, node.c})
+      if (input >= 0 && in_buffer(input) && !(node.backward == &Tape::gather_rows_backward && input == node.a))
+        read_densely_[input] = 1;
+  }
+  for (NodeId id = 0; id < count_; ++id) {
+    const Node& node = nodes_[id];
+    if (in_buffer(id) && read_densely_[id]) {
+      const int64_t begin = node.external_gradient - base;
+      ranges.push_back({begin, begin + int64_t(node.rows) * node.cols});
+    }
+    if (node.backward != &Tape::gather_rows_backward || !in_buffer(node.a) || read_densely_[node.a]) continue;
+    const int64_t begin = nodes_[node.a].external_gradient - base, width = nodes_[node.a].cols;
+    for (int k = 0; k < node.n_indices; ++k) {
+      const int64_t row = indices(node)[k];
+      ranges.push_back({begin + row * width, begin + (row + 1) * width});
+    }
+  }
+}
+
 template class Tape<float>;
 template class Tape<double>;
 

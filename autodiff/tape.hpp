@@ -97,6 +97,11 @@ class Tape {
   // gradient is seeded with ones (a 1 x 1 loss: d loss / d loss = 1).
   void backward(NodeId root);
 
+  // Where backward() can write into `buffer` (a gradient buffer handed to parameter()): appends
+  // element ranges of it, unsorted and possibly overlapping. A parameter node read only through
+  // gather_rows gives the rows gathered (a table's touched rows), one read by any other op all of it.
+  void gradient_support(const FlatVector<Scalar>& buffer, std::vector<FlatRange>& ranges);
+
   ConstMatrixMap<Scalar> value(NodeId id) const;
   MatrixMap<Scalar> mutable_value(NodeId id);  // only for constant nodes, to fill them in place
   // After backward(root), for nodes up to root that depend on a parameter with a gradient buffer.
@@ -189,6 +194,7 @@ class Tape {
   int64_t indices_end_ = 0;
   FlatVector<Scalar> gemm_workspace_;  // packing buffers of the blocked matrix products
   FlatVector<Scalar> missing_inputs_, missing_outputs_;  // linear() with given rows: the rows it computes
+  std::vector<uint8_t> read_densely_;  // gradient_support(): per node, read by an op other than gather_rows
 };
 
 }  // namespace gfn

@@ -1,6 +1,7 @@
 // Adam/AdamW and the flat-buffer helpers (clipping, Polyak averaging, copy).
 #include "core/adam.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -18,30 +19,56 @@ Adam<Scalar>::Adam(const ParameterStore<Scalar>& store, std::vector<AdamGroup> g
 }
 
 template <typename Scalar>
-void Adam<Scalar>::step(ParameterStore<Scalar>& store, const FlatVector<Scalar>& gradient) {
-  if (int64_t(gradient.size()) != store.flat_size() || int64_t(first_moment_.size()) != store.flat_size())
-    throw std::invalid_argument("Adam::step: gradient and optimiser state must match the store");
-  ++steps_;
+void Adam<Scalar>::update(ParameterStore<Scalar>& store, const FlatVector<Scalar>& gradient, int entry_id,
+                          int64_t begin, int64_t end) {
   const double beta1 = settings_.beta1, beta2 = settings_.beta2;
   const double bias_correction1 = 1 - std::pow(beta1, double(steps_));
   const double bias_correction2 = 1 - std::pow(beta2, double(steps_));
   using Array = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
+  const int64_t size = end - begin;
+  Eigen::Map<Array> values(store.values().data() + begin, size);
+  Eigen::Map<const Array> g(gradient.data() + begin, size);
+  Eigen::Map<Array> m(first_moment_.data() + begin, size);
+  Eigen::Map<Array> v(second_moment_.data() + begin, size);
+  const AdamGroup& group = groups_[store.entry(entry_id).group];
+  const Scalar step_size = Scalar(group.learning_rate / bias_correction1);
+  const Scalar inverse_sqrt_correction2 = Scalar(1 / std::sqrt(bias_correction2));
+  const Scalar decay = Scalar(1 - group.learning_rate * group.weight_decay);
+  const Scalar b1 = Scalar(beta1), b2 = Scalar(beta2), epsilon = Scalar(settings_.epsilon);
+  if (decay != Scalar(1)) values *= decay;
+  m = b1 * m + (1 - b1) * g;
+  v = b2 * v + (1 - b2) * g.square();
+  values -= step_size * m / (v.sqrt() * inverse_sqrt_correction2 + epsilon);
+}
+
+template <typename Scalar>
+void Adam<Scalar>::step(ParameterStore<Scalar>& store, const FlatVector<Scalar>& gradient) {
+  if (int64_t(gradient.size()) != store.flat_size() || int64_t(first_moment_.size()) != store.flat_size())
+    throw std::invalid_argument("Adam::step: gradient and optimiser state must match the store");
+  ++steps_;
   for (int id = 0; id < store.size(); ++id) {
     const auto& entry = store.entry(id);
-    const int64_t size = int64_t(entry.rows) * entry.cols;
-    Eigen::Map<Array> values(store.values().data() + entry.offset, size);
-    Eigen::Map<const Array> g(gradient.data() + entry.offset, size);
-    Eigen::Map<Array> m(first_moment_.data() + entry.offset, size);
-    Eigen::Map<Array> v(second_moment_.data() + entry.offset, size);
-    const AdamGroup& group = groups_[entry.group];
-    const Scalar step_size = Scalar(group.learning_rate / bias_correction1);
-    const Scalar inverse_sqrt_correction2 = Scalar(1 / std::sqrt(bias_correction2));
-    const Scalar decay = Scalar(1 - group.learning_rate * group.weight_decay);
-    const Scalar b1 = Scalar(beta1), b2 = Scalar(beta2), epsilon = Scalar(settings_.epsilon);
-    if (decay != Scalar(1)) values *= decay;
-    m = b1 * m + (1 - b1) * g;
-    v = b2 * v + (1 - b2) * g.square();
-    values -= step_size * m / (v.sqrt() * inverse_sqrt_correction2 + epsilon);
+    update(store, gradient, id, entry.offset, entry.offset + int64_t(entry.rows) * entry.cols);
+  }
+}
+
+template <typename Scalar>
+void Adam<Scalar>::step(ParameterStore<Scalar>& store, const FlatVector<Scalar>& gradient,
+                        const std::vector<FlatRange>& support) {
+  if (int64_t(gradient.size()) != store.flat_size() || int64_t(first_moment_.size()) != store.flat_size())
+    throw std::invalid_argument("Adam::step: gradient and optimiser state must match the store");
+  ++steps_;
+  int id = 0;  // entries are in offset order, and so are the ranges
+  for (const FlatRange& range : support) {
+    for (int64_t begin = range.begin; begin < range.end;) {
+      while (id < store.size() && store.entry(id).offset + int64_t(store.entry(id).rows) * store.entry(id).cols <= begin)
+        ++id;
+      if (id == store.size() || store.entry(id).offset > begin)
+        throw std::invalid_argument("Adam::step: the support covers elements outside every parameter");
+      const int64_t end = std::min(range.end, store.entry(id).offset + int64_t(store.entry(id).rows) * store.entry(id).cols);
+      update(store, gradient, id, begin, end);
+      begin = end;
+    }
   }
 }
 
@@ -63,6 +90,33 @@ double clip_gradient_norm(FlatVector<Scalar>& gradient, double max_norm) {
 }
 
 template <typename Scalar>
+double clip_gradient_norm(FlatVector<Scalar>& gradient, double max_norm, const std::vector<FlatRange>& support) {
+  double squares = 0;
+  for (const FlatRange& range : support)
+    for (int64_t i = range.begin; i < range.end; ++i) squares += double(gradient[i]) * double(gradient[i]);
+  const double norm = std::sqrt(squares);
+  if (norm > max_norm && norm > 0) {
+    const Scalar factor = Scalar(max_norm / norm);
+    for (const FlatRange& range : support)
+      for (int64_t i = range.begin; i < range.end; ++i) gradient[i] *= factor;
+  }
+  return norm;
+}
+
+void merge_ranges(std::vector<FlatRange>& ranges) {
+  std::sort(ranges.begin(), ranges.end(),
+            [](const FlatRange& a, const FlatRange& b) { return a.begin < b.begin; });
+  size_t kept = 0;
+  for (const FlatRange& range : ranges) {
+    if (kept > 0 && range.begin <= ranges[kept - 1].end)
+      ranges[kept - 1].end = std::max(ranges[kept - 1].end, range.end);
+    else
+      ranges[kept++] = range;
+  }
+  ranges.resize(kept);
+}
+
+template <typename Scalar>
 void polyak_update(ParameterStore<Scalar>& target, const ParameterStore<Scalar>& source, double tau) {
   if (target.flat_size() != source.flat_size()) throw std::invalid_argument("polyak_update: layouts differ");
   Scalar* t = target.values().data();
@@ -81,6 +135,8 @@ template class Adam<float>;
 template class Adam<double>;
 template double clip_gradient_norm(FlatVector<float>&, double);
 template double clip_gradient_norm(FlatVector<double>&, double);
+template double clip_gradient_norm(FlatVector<float>&, double, const std::vector<FlatRange>&);
+template double clip_gradient_norm(FlatVector<double>&, double, const std::vector<FlatRange>&);
 template void polyak_update(ParameterStore<float>&, const ParameterStore<float>&, double);
 template void polyak_update(ParameterStore<double>&, const ParameterStore<double>&, double);
 template void copy_parameters(ParameterStore<float>&, const ParameterStore<float>&);

@@ -68,6 +68,8 @@ Trainer::Trainer(const Environment& env, const ModelConfig& model_config, const 
     dqn_ = std::make_unique<SoftDqnLearner>(model_, dqn_config, config.seed);
   }
   sampler_.set_recording(!dqn && !config.recompute_logprobs);
+  lazy_ = config.lazy_table_updates && model_config.tabular && !dqn;
+  if (!lazy_) support_.push_back({0, model_.store().flat_size()});
   for (int b = 0; b < n_blocks; ++b) {
     blocks_.push_back(std::make_unique<Block>());
     blocks_.back()->gradient = model_.store().make_gradient();
@@ -78,11 +80,17 @@ Trainer::Trainer(const Environment& env, const ModelConfig& model_config, const 
 namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+bool all_finite(const FlatVector<float>& values, const std::vector<FlatRange>& support) {
+  for (const FlatRange& range : support)
+    if (!Eigen::Map<const Eigen::ArrayXf>(values.data() + range.begin, range.end - range.begin).allFinite()) return false;
+  return true;
+}
 }  // namespace
 
-double Trainer::run_backward(Block& block) {
+double Trainer::run_backward(Block& block) const {
   const auto start = Clock::now();
-  std::fill(block.gradient.begin(), block.gradient.end(), 0.0f);
+  if (!lazy_) std::fill(block.gradient.begin(), block.gradient.end(), 0.0f);
   block.tape.backward(block.loss);
   return seconds_since(start);
 }
@@ -226,22 +234,28 @@ IterationResult Trainer::step() {
       block.backward_seconds = run_backward(block);
     });
   }
+  if (lazy_) {  // where the blocks' backward wrote: the rows of the tables they read, the rest whole
+    support_.clear();
+    for (int b = 0; b < n_blocks; ++b) blocks_[b]->tape.gradient_support(blocks_[b]->gradient, support_);
+    merge_ranges(support_);
+  }
   // Ordered reduction into block 0: block 0 + block 1 + ... for every entry, whatever the thread count.
   double loss = 0;
   for (int b = 0; b < n_blocks; ++b) loss += double(blocks_[b]->tape.scalar(blocks_[b]->loss));
   FlatVector<float>& gradient = blocks_[0]->gradient;
-  const int64_t size = int64_t(gradient.size());
   constexpr int64_t chunk = 1 << 14;
-#pragma omp parallel for schedule(static) if (n_blocks > 1)
-  for (int64_t first = 0; first < size; first += chunk) {
-    const int64_t length = std::min(chunk, size - first);
-    Eigen::Map<Eigen::ArrayXf> total(gradient.data() + first, length);
-    for (int b = 1; b < n_blocks; ++b) total += Eigen::Map<const Eigen::ArrayXf>(blocks_[b]->gradient.data() + first, length);
+  for (const FlatRange& range : support_) {
+#pragma omp parallel for schedule(static) if (n_blocks > 1 && range.end - range.begin > chunk)
+    for (int64_t first = range.begin; first < range.end; first += chunk) {
+      const int64_t length = std::min(chunk, range.end - first);
+      Eigen::Map<Eigen::ArrayXf> total(gradient.data() + first, length);
+      for (int b = 1; b < n_blocks; ++b) total += Eigen::Map<const Eigen::ArrayXf>(blocks_[b]->gradient.data() + first, length);
+    }
   }
   if (!std::isfinite(loss))
     throw TrainingDiverged("training diverged at iteration " + std::to_string(iteration_ + 1) + ": the " +
                            config_.objective.loss + " loss is " + std::to_string(loss));
-  if (!Eigen::Map<const Eigen::ArrayXf>(gradient.data(), size).allFinite()) {
+  if (!all_finite(gradient, support_)) {
     std::string parameter = "?";
     for (int id = 0; id < model_.store().size() && parameter == "?"; ++id) {
       const auto& entry = model_.store().entry(id);
@@ -261,8 +275,15 @@ IterationResult Trainer::step() {
   result.times.backward = loss_region - result.times.loss_forward;
 
   start = Clock::now();
-  if (config_.max_gradient_norm > 0) clip_gradient_norm(gradient, config_.max_gradient_norm);
-  adam_.step(model_.store(), gradient);
+  if (config_.max_gradient_norm > 0) clip_gradient_norm(gradient, config_.max_gradient_norm, support_);
+  if (lazy_) {
+    adam_.step(model_.store(), gradient, support_);
+    for (int b = 0; b < n_blocks; ++b)  // back to zero for the next iteration
+      for (const FlatRange& range : support_)
+        std::fill(blocks_[b]->gradient.begin() + range.begin, blocks_[b]->gradient.begin() + range.end, 0.0f);
+  } else {
+    adam_.step(model_.store(), gradient);
+  }
   ++iteration_;
   result.times.optimizer = seconds_since(start);
   result.loss = loss;

@@ -62,6 +62,9 @@ struct TrainConfig {
   // Off: the loss reuses the rollout's forward pass on fresh trajectories (core/forward_record.hpp).
   // On: it evaluates P_F afresh (the reference path; same values to rounding, one more forward pass).
   bool recompute_logprobs = false;
+  // Tabular models with the balance objectives: the lazy Adam step (core/adam.hpp) on the table rows
+  // the batch read, so an iteration costs the same whatever the table size; false: dense Adam.
+  bool lazy_table_updates = true;
 };
 
 // The block size for a batch when none is given: 16 up to batch 64, then a quarter of the batch rounded
@@ -127,7 +130,7 @@ class Trainer {
     NodeId loss = -1;
     double forward_seconds = 0, backward_seconds = 0;
   };
-  static double run_backward(Block& block);  // zeroes the block's gradient, runs backward; seconds
+  double run_backward(Block& block) const;  // zeroes the block's gradient, runs backward; seconds
 
   double train_backward_policy();  // returns the P_B loss
   int compose_batch();             // fresh, refined and replayed trajectories into batch_; returns reward calls
@@ -156,6 +159,10 @@ class Trainer {
   int max_trajectories_ = 0;             // per iteration: blocks are allocated for this many
   std::unique_ptr<SoftDqnLearner> dqn_;  // soft DQN / Munchausen DQN instead of the blocks
   std::vector<std::unique_ptr<Block>> blocks_;  // block 0's gradient receives the reduced gradient
+  // Lazy table updates: the block gradients are zero between iterations, and support_ holds where
+  // this iteration's are not (sorted ranges); otherwise support_ is the whole buffer.
+  bool lazy_ = false;
+  std::vector<FlatRange> support_;
   int64_t iteration_ = 0;
 };
 
