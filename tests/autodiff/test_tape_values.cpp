@@ -1,5 +1,6 @@
 // Tape values and gradients computed by hand (literals), algebraic identities between ops, -inf
-// handling (never NaN), gradient accumulation across backward() calls, and arena reuse by clear().
+// handling (never NaN), gradient accumulation across backward() calls, arena reuse by clear(), and
+// where backward() writes into a gradient buffer (gradient_support).
 // Finite-difference checks of every op are in test_tape_gradients.cpp.
 #include <doctest/doctest.h>
 
@@ -279,6 +280,44 @@ TEST_CASE("autodiff: clear() reuses the arena: same values, no growth") {
   CHECK(tape.value(build()) == first);
   CHECK(tape.arena_capacity() == capacity);
   CHECK(tape.size() == nodes);
+}
+
+TEST_CASE("autodiff: gradient_support: gathered rows of a table, whole parameters read otherwise") {
+  ParameterStore<float> store;
+  const int table = store.add("table", 5, 3), weight = store.add("weight", 3, 2), other = store.add("other", 4, 3);
+  store.value(table).setConstant(0.5f);
+  store.value(weight).setConstant(0.25f);
+  FlatVector<float> gradient = store.make_gradient();
+  Tape<float> tape;
+  const int rows[] = {3, 1, 3};
+  const NodeId gathered = tape.gather_rows(tape.parameter(store, table, &gradient), rows, 3);  // 3 x 3
+  const NodeId loss = tape.sum(tape.matmul(gathered, tape.parameter(store, weight, &gradient)));
+  tape.parameter(store, other, nullptr);  // no gradient buffer: never written
+  std::vector<FlatRange> support;
+  tape.gradient_support(gradient, support);
+  const int64_t t = store.entry(table).offset, w = store.entry(weight).offset;
+  REQUIRE(support.size() == 4);  // rows 3, 1, 3 of the table (unmerged), then all of the weight
+  CHECK((support[0].begin == t + 9 && support[0].end == t + 12));
+  CHECK((support[1].begin == t + 3 && support[1].end == t + 6));
+  CHECK((support[2].begin == t + 9 && support[2].end == t + 12));
+  CHECK((support[3].begin == w && support[3].end == w + 6));
+  // backward writes there and nowhere else.
+  tape.backward(loss);
+  for (int64_t i = 0; i < int64_t(gradient.size()); ++i) {
+    bool inside = false;
+    for (const FlatRange& range : support) inside = inside || (i >= range.begin && i < range.end);
+    if (!inside) CHECK(gradient[i] == 0.0f);
+  }
+  CHECK(store.gradient(gradient, table)(3, 0) == doctest::Approx(2 * 0.5f));  // two reads x 2 columns x 0.25
+  // Read by another op as well, the table is whole.
+  tape.clear();
+  const NodeId table_node = tape.parameter(store, table, &gradient);
+  tape.add(tape.gather_rows(table_node, rows, 1), tape.gather_rows(table_node, rows + 1, 1));
+  tape.scale(table_node, 2.0f);
+  support.clear();
+  tape.gradient_support(gradient, support);
+  REQUIRE(support.size() == 1);
+  CHECK((support[0].begin == t && support[0].end == t + 15));
 }
 
 }  // namespace

@@ -1,10 +1,12 @@
 // Adam/AdamW against numbers computed independently (python3, double, PyTorch's update order), per-group
 // learning rates and their decay, and the flat-buffer helpers: gradient-norm clipping, Polyak
-// averaging and parameter copy. The quadratic is L(p) = sum_i c_i p_i^2, so the gradient is 2 c p.
+// averaging and parameter copy; the lazy update on a support (hand values) and its helpers. The
+// quadratic is L(p) = sum_i c_i p_i^2, so the gradient is 2 c p.
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <stdexcept>
+#include <vector>
 
 #include "core/adam.hpp"
 
@@ -108,6 +110,63 @@ TEST_CASE("core: clip_gradient_norm scales to the maximum norm and returns the n
   FlatVector<float> zero(4, 0.0f);
   CHECK(clip_gradient_norm(zero, 1.0) == 0.0);
   CHECK(zero[0] == 0.0f);
+}
+
+// A 3 x 2 table and a 1 x 2 bias, all zero; `rows` of the table and the whole bias form the support.
+std::vector<FlatRange> table_support(const ParameterStore<double>& store, std::vector<int> rows) {
+  const auto& table = store.entry(0);
+  const auto& bias = store.entry(1);
+  std::vector<FlatRange> support;
+  for (int row : rows) support.push_back({table.offset + 2 * row, table.offset + 2 * row + 2});
+  support.push_back({bias.offset, bias.offset + 2});
+  merge_ranges(support);
+  return support;
+}
+
+TEST_CASE("core: lazy Adam updates the support only and leaves unread rows and their moments as they were") {
+  ParameterStore<double> store;
+  const int table = store.add("table", 3, 2), bias = store.add("bias", 1, 2);
+  FlatVector<double> gradient = store.make_gradient();
+  Adam<double> adam(store, {{0.1, 0.0}});
+  // python3, dense Adam's formula on the support: step 1 reads rows 0 and 1, step 2 row 1 only.
+  store.gradient(gradient, table) << 1, -2, 0.5, 0, 0, 0;
+  store.gradient(gradient, bias) << 1, 1;
+  adam.step(store, gradient, table_support(store, {1, 0}));
+  CHECK(store.value(table)(0, 0) == doctest::Approx(-0.099999999).epsilon(1e-13));
+  CHECK(store.value(table)(0, 1) == doctest::Approx(0.0999999995).epsilon(1e-13));
+  CHECK(store.value(table)(1, 0) == doctest::Approx(-0.099999998).epsilon(1e-13));
+  CHECK(store.value(table)(1, 1) == 0.0);  // read, with a zero gradient: m = v = 0, no move
+  store.gradient(gradient, table) << 7, 7, 1, 1, 7, 7;  // rows 0 and 2 are outside the support: ignored
+  store.gradient(gradient, bias) << -1, 0.5;
+  adam.step(store, gradient, table_support(store, {1}));
+  CHECK(adam.steps() == 2);
+  CHECK(store.value(table)(0, 0) == doctest::Approx(-0.099999999).epsilon(1e-13));  // as after step 1
+  CHECK(store.value(table)(0, 1) == doctest::Approx(0.0999999995).epsilon(1e-13));
+  CHECK(store.value(table)(1, 0) == doctest::Approx(-0.19651819936149056).epsilon(1e-13));
+  CHECK(store.value(table)(1, 1) == doctest::Approx(-0.07441368130459296).epsilon(1e-13));
+  CHECK(store.value(table)(2, 0) == 0.0);
+  CHECK(store.value(table)(2, 1) == 0.0);
+  CHECK(store.value(bias)(0, 0) == doctest::Approx(-0.0947368411578948).epsilon(1e-13));
+  CHECK(store.value(bias)(0, 1) == doctest::Approx(-0.19321796170183894).epsilon(1e-13));
+  // Row 0's moments are those of step 1 (dense Adam would have decayed them: m 0.09, v 0.000999).
+  const int64_t row0 = store.entry(table).offset;
+  CHECK(adam.first_moment()[row0] == doctest::Approx(0.1).epsilon(1e-13));
+  CHECK(adam.second_moment()[row0] == doctest::Approx(0.001).epsilon(1e-13));
+  CHECK_THROWS_AS(adam.step(store, gradient, {{0, store.flat_size()}}), std::invalid_argument);  // gaps
+}
+
+TEST_CASE("core: merge_ranges sorts and merges; clip_gradient_norm on a support reads and scales only there") {
+  std::vector<FlatRange> ranges = {{8, 10}, {0, 2}, {9, 12}, {2, 4}, {20, 22}, {0, 2}};
+  merge_ranges(ranges);
+  REQUIRE(ranges.size() == 3);
+  CHECK((ranges[0].begin == 0 && ranges[0].end == 4));
+  CHECK((ranges[1].begin == 8 && ranges[1].end == 12));
+  CHECK((ranges[2].begin == 20 && ranges[2].end == 22));
+  FlatVector<float> gradient = {3.0f, 100.0f, -4.0f};
+  CHECK(clip_gradient_norm(gradient, 1.0, {{0, 1}, {2, 3}}) == doctest::Approx(5.0));
+  CHECK(gradient[0] == doctest::Approx(0.6f));
+  CHECK(gradient[1] == 100.0f);
+  CHECK(gradient[2] == doctest::Approx(-0.8f));
 }
 
 TEST_CASE("core: polyak_update and copy_parameters") {
