@@ -7,6 +7,7 @@
 //      3840-way masked softmax dominate), batch 16: transitions per second, the share of time in
 //      rollout / loss forward / backward / optimizer, and the achieved FLOP rate as a fraction of raw
 //      Eigen GEMM throughput (rows x 256 x 256) measured in the same run (per thread).
+//   3. A tabular policy on BitSeq n=16 k=4 with lazy and dense Adam (also alone: `bench_train tabular`).
 // Medians over repetitions.
 //
 // FLOPs counted per evaluated state: forward F (GEMMs after the embedding-sum first layer) once in
@@ -155,10 +156,51 @@ void compare_paths(const EnvConfig& env_config, const std::string& loss, int ite
               env->name().c_str(), loss.c_str(), median(a.rates), median(b.rates), median(a.rates) / median(b.rates));
 }
 
+// Tabular TB on BitSeq n=16 k=4 (83,521 states x 64 actions), batch 16, 1 thread: milliseconds per
+// iteration with the lazy Adam step on the table rows the batch read, and with dense Adam over the
+// whole table (TrainConfig::lazy_table_updates), in the same run.
+void run_tabular_case() {
+  EnvConfig env_config = bitseq();
+  env_config.n = 16;
+  env_config.k = 4;
+  auto env = make_environment(env_config);
+  RunSettings settings;
+  resolve_defaults(settings, *env);
+  ModelConfig model_config = settings.model_config();
+  model_config.tabular = true;
+  set_threads(1);
+  double milliseconds[2], optimizer_share[2];
+  for (const bool lazy : {true, false}) {
+    TrainConfig config = settings.train_config();
+    config.lazy_table_updates = lazy;
+    Trainer trainer(*env, model_config, config);
+    for (int i = 0; i < 20; ++i) trainer.step();
+    std::vector<double> per_iteration, shares;
+    for (int repeat = 0; repeat < 5; ++repeat) {
+      double optimizer = 0;
+      const auto start = Clock::now();
+      for (int i = 0; i < 100; ++i) optimizer += trainer.step().times.optimizer;
+      const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+      per_iteration.push_back(elapsed / 100 * 1e3);
+      shares.push_back(optimizer / elapsed);
+    }
+    milliseconds[lazy ? 0 : 1] = median(per_iteration);
+    optimizer_share[lazy ? 0 : 1] = median(shares);
+  }
+  std::printf("%-24s tabular batch 16 threads 1: lazy Adam %.3f ms/iteration (adam %4.1f%%), dense Adam %.3f "
+              "(adam %4.1f%%): %.1fx\n",
+              env->name().c_str(), milliseconds[0], 100 * optimizer_share[0], milliseconds[1],
+              100 * optimizer_share[1], milliseconds[1] / milliseconds[0]);
+}
+
 }  // namespace
 
-int main(int /*argc*/, char** argv) {
+int main(int argc, char** argv) {
   prefer_passive_openmp_waits(argv);  // as the gfn command does (docs/performance.md, section 3)
+  if (argc > 1 && std::string(argv[1]) == "tabular") {  // `bench_train tabular`: that case alone
+    run_tabular_case();
+    return 0;
+  }
   const double gemm16 = raw_gemm_gflops(16), gemm256 = raw_gemm_gflops(256);
   std::printf("raw Eigen GEMM (rows x 256 x 256, 1 thread): %.1f GFLOP/s at 16 rows, %.1f at 256 rows\n", gemm16,
               gemm256);
@@ -169,5 +211,6 @@ int main(int /*argc*/, char** argv) {
       for (int threads : {1, 2})
         run_case(hypergrid(height), batch, threads, std::max(20, 8000 / batch), batch == 16 ? gemm16 : gemm256);
   for (int threads : {1, 2}) run_case(bitseq(), 16, threads, 60, gemm16);
+  run_tabular_case();
   return 0;
 }
