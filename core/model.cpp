@@ -230,6 +230,15 @@ NodeId Model<Scalar>::backward_policy_logprobs(Tape<Scalar>& tape, const int32_t
 }
 
 template <typename Scalar>
+NodeId Model<Scalar>::forward_logits(Tape<Scalar>& tape, const int32_t* states, int n_states,
+                                     ModelScratch& scratch) const {
+  encode(states, n_states, scratch);
+  NodeId heads[3];
+  run_network(networks_[network_of_.forward], tape, store_, nullptr, n_states, scratch, heads);
+  return heads[head_of_.forward];
+}
+
+template <typename Scalar>
 NodeId Model<Scalar>::log_z(Tape<Scalar>& tape, FlatVector<Scalar>* gradient) const {
   if (log_z_ < 0) throw std::logic_error("Model::log_z: this model has no log Z");
   return tape.parameter(store_, log_z_, gradient);

@@ -85,6 +85,9 @@ class Model {
   // (uniform, maxent) runs no network, TLM / pessimistic only the target P_B network.
   NodeId backward_policy_logprobs(Tape<Scalar>& tape, const int32_t* states, int n_states,
                                   ModelScratch& scratch) const;
+  // The raw P_F logits alone (N x A, no gradient, no mask, no softmax): for evaluations that need a
+  // few log-probabilities per state and normalise them over the valid actions themselves.
+  NodeId forward_logits(Tape<Scalar>& tape, const int32_t* states, int n_states, ModelScratch& scratch) const;
 
   // Tlm / Pessimistic: the online P_B network (trained by likelihood) and its target copy (read by
   // evaluate()). evaluate_backward gives the online B x A_b log-probabilities, gradient into a buffer

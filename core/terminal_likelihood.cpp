@@ -1,11 +1,13 @@
 // log P_T estimates by backward sampling, and the rank correlation (see terminal_likelihood.hpp). Work
 // is cut into fixed batches of consecutive (state, sample) pairs; a batch first draws its backward
 // trajectories (the environment's uniform sampler, or rounds of sampling from the model's P_B), then
-// evaluates the states of every pair's trajectory in one call and sums log P_F - log q in double.
+// evaluates the distinct states of its pairs' trajectories in one call and sums log P_F - log q in
+// double.
 #include "core/terminal_likelihood.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -26,7 +28,11 @@ struct BatchScratch {
   std::vector<int32_t> states;   // rows x S
   std::vector<int> taken;        // pairs x L: backward actions in the order drawn (model's P_B)
   std::vector<int> row_offsets;  // pairs + 1: each pair's rows s_0..s_n
-  std::vector<uint8_t> mask;     // A_b
+  std::vector<int> unique_of;    // rows: the row's index among the distinct states, -1 if not evaluated
+  std::vector<int> order;        // the evaluated rows, sorted by state
+  std::vector<int32_t> unique_states;  // U x S
+  std::vector<float> log_normalisers;  // U: log sum over the valid actions of exp(logit)
+  std::vector<uint8_t> mask;     // A or A_b
 };
 
 // Draws the backward trajectories of pairs [first_pair, first_pair + n_pairs) into
@@ -83,17 +89,48 @@ void draw_backward_trajectories(const Model<float>& model, const StateMatrix& te
   }
 }
 
-// log_weights of pairs [first_pair, first_pair + n_pairs), given their backward trajectories.
+// Sorts the needed rows of scratch.states and keeps one of each distinct state: scratch.unique_states
+// (U x S) and scratch.unique_of (per row, its unique index, -1 for a row not needed).
+void deduplicate_rows(int width, BatchScratch& scratch) {
+  const int32_t* states = scratch.states.data();
+  scratch.order.clear();
+  for (int row = 0; row < int(scratch.unique_of.size()); ++row)
+    if (scratch.unique_of[row] >= 0) scratch.order.push_back(row);
+  auto state = [&](int row) { return states + int64_t(row) * width; };
+  std::sort(scratch.order.begin(), scratch.order.end(), [&](int a, int b) {
+    const int c = std::memcmp(state(a), state(b), sizeof(int32_t) * width);
+    return c != 0 ? c < 0 : a < b;
+  });
+  scratch.unique_states.clear();
+  int n_unique = 0;
+  for (size_t i = 0; i < scratch.order.size(); ++i) {
+    const int row = scratch.order[i];
+    if (i == 0 || std::memcmp(state(row), state(scratch.order[i - 1]), sizeof(int32_t) * width) != 0) {
+      scratch.unique_states.insert(scratch.unique_states.end(), state(row), state(row) + width);
+      ++n_unique;
+    }
+    scratch.unique_of[row] = n_unique - 1;
+  }
+}
+
+// log_weights of pairs [first_pair, first_pair + n_pairs), given their backward trajectories. P_F is
+// read at s_0 .. s_{n-1} of each pair and at x only for its exit; P_B (the model's, as proposal) at
+// s_1 .. x. Each distinct state of the batch is evaluated once (every pair starts at s_0, and the
+// samples of one string share states), and log P_F(a | s) = logit_a - log sum over the valid actions
+// of exp(logit), from the raw logits and the environment's byte mask: no A-wide float rows.
 void weigh_backward_trajectories(const Model<float>& model, const StateMatrix& terminals, int64_t first_pair,
                                  int n_pairs, BackwardProposal proposal, BatchScratch& scratch,
                                  BackwardSampleWeights& result) {
   const Environment& env = model.env();
   const bool model_backward = proposal == BackwardProposal::ModelBackward;
+  const bool read_terminal = model_backward || env.exit_action() >= 0;
   const int width = env.state_width(), max_length = result.max_length, n_samples = result.n_samples;
   scratch.row_offsets.assign(1, 0);
   for (int b = 0; b < n_pairs; ++b)
     scratch.row_offsets.push_back(scratch.row_offsets.back() + result.lengths[first_pair + b] + 1);
-  scratch.states.resize(size_t(scratch.row_offsets.back()) * width);
+  const int n_rows = scratch.row_offsets.back();
+  scratch.states.resize(size_t(n_rows) * width);
+  scratch.unique_of.assign(n_rows, 0);
   for (int b = 0; b < n_pairs; ++b) {  // s_n = x, then s_{t-1} = s_t with the t-th move undone
     const int length = result.lengths[first_pair + b];
     const int* actions = result.backward_actions.data() + (first_pair + b) * max_length;
@@ -104,11 +141,36 @@ void weigh_backward_trajectories(const Model<float>& model, const StateMatrix& t
       std::copy(rows + int64_t(t) * width, rows + int64_t(t + 1) * width, rows + int64_t(t - 1) * width);
       env.backward_step(rows + int64_t(t - 1) * width, actions[t - 1]);
     }
+    if (!read_terminal) scratch.unique_of[scratch.row_offsets[b] + length] = -1;
   }
+  deduplicate_rows(width, scratch);
+  const int n_unique = int(scratch.unique_states.size()) / width;
+
   scratch.tape.clear();
-  const ModelOutputs outputs = model.evaluate(scratch.tape, nullptr, scratch.states.data(), scratch.row_offsets.back(),
-                                              scratch.model, model_backward);
-  const auto forward = scratch.tape.value(outputs.forward_logprobs);  // rows x A
+  const auto logits = scratch.tape.value(model.forward_logits(scratch.tape, scratch.unique_states.data(), n_unique,
+                                                              scratch.model));  // U x A
+  const int n_actions = env.n_actions();
+  scratch.mask.resize(n_actions);
+  scratch.log_normalisers.resize(n_unique);
+  using Bytes = Eigen::Map<const Eigen::Array<uint8_t, 1, Eigen::Dynamic>>;
+  for (int u = 0; u < n_unique; ++u) {  // as Tape::masked_log_softmax computes it
+    env.forward_mask(scratch.unique_states.data() + int64_t(u) * width, scratch.mask.data());
+    float row_max = -std::numeric_limits<float>::infinity();
+    for (int a = 0; a < n_actions; ++a)
+      if (scratch.mask[a]) row_max = std::max(row_max, logits(u, a));
+    const float total = ((logits.row(u).array() - row_max).min(0.0f).exp() *
+                         Bytes(scratch.mask.data(), n_actions).cast<float>()).sum();
+    scratch.log_normalisers[u] = row_max + std::log(total);
+  }
+  auto log_forward = [&](int row, int action) {
+    const int u = scratch.unique_of[row];
+    return double(logits(u, action) - scratch.log_normalisers[u]);
+  };
+  NodeId backward_logprobs = -1;  // U x A_b
+  if (model_backward)
+    backward_logprobs =
+        model.backward_policy_logprobs(scratch.tape, scratch.unique_states.data(), n_unique, scratch.model);
+
   scratch.mask.resize(env.n_backward_actions());
   for (int b = 0; b < n_pairs; ++b) {
     const int length = result.lengths[first_pair + b];
@@ -121,16 +183,16 @@ void weigh_backward_trajectories(const Model<float>& model, const StateMatrix& t
       const int action = env.forward_action_of(child, actions[t - 1]);
       double log_backward;
       if (model_backward) {
-        log_backward = double(scratch.tape.value(outputs.backward_logprobs)(child_row, actions[t - 1]));
+        log_backward = double(scratch.tape.value(backward_logprobs)(scratch.unique_of[child_row], actions[t - 1]));
       } else {  // uniform: 1 / (valid backward actions of the child)
         env.backward_mask(child, scratch.mask.data());
         int n_valid = 0;
         for (uint8_t valid : scratch.mask) n_valid += valid;
         log_backward = -std::log(double(n_valid));
       }
-      log_weight += double(forward(parent_row, action)) - log_backward;
+      log_weight += log_forward(parent_row, action) - log_backward;
     }
-    if (env.exit_action() >= 0) log_weight += double(forward(first_row + length, env.exit_action()));
+    if (env.exit_action() >= 0) log_weight += log_forward(first_row + length, env.exit_action());
     result.log_weights[first_pair + b] = log_weight;
   }
 }
