@@ -11,6 +11,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "core/parallel.hpp"
 #include "core/rank_correlation.hpp"
@@ -32,6 +33,7 @@ struct BatchScratch {
   std::vector<int> order;        // the evaluated rows, sorted by state
   std::vector<int32_t> unique_states;  // U x S
   std::vector<float> log_normalisers;  // U: log sum over the valid actions of exp(logit)
+  std::vector<std::pair<int, int>> runs;  // (first action, length) of each run of valid actions of a row
   std::vector<uint8_t> mask;     // A or A_b
 };
 
@@ -117,7 +119,8 @@ void deduplicate_rows(int width, BatchScratch& scratch) {
 // read at s_0 .. s_{n-1} of each pair and at x only for its exit; P_B (the model's, as proposal) at
 // s_1 .. x. Each distinct state of the batch is evaluated once (every pair starts at s_0, and the
 // samples of one string share states), and log P_F(a | s) = logit_a - log sum over the valid actions
-// of exp(logit), from the raw logits and the environment's byte mask: no A-wide float rows.
+// of exp(logit), from the raw logits and the environment's byte mask read as runs of valid actions
+// (BitSeq: one run of 2^k words per empty slot): no A-wide float rows.
 void weigh_backward_trajectories(const Model<float>& model, const StateMatrix& terminals, int64_t first_pair,
                                  int n_pairs, BackwardProposal proposal, BatchScratch& scratch,
                                  BackwardSampleWeights& result) {
@@ -152,14 +155,23 @@ void weigh_backward_trajectories(const Model<float>& model, const StateMatrix& t
   const int n_actions = env.n_actions();
   scratch.mask.resize(n_actions);
   scratch.log_normalisers.resize(n_unique);
-  using Bytes = Eigen::Map<const Eigen::Array<uint8_t, 1, Eigen::Dynamic>>;
-  for (int u = 0; u < n_unique; ++u) {  // as Tape::masked_log_softmax computes it
+  for (int u = 0; u < n_unique; ++u) {  // over the runs of consecutive valid actions, vectorised
     env.forward_mask(scratch.unique_states.data() + int64_t(u) * width, scratch.mask.data());
+    scratch.runs.clear();
+    for (int a = 0; a < n_actions;) {
+      if (!scratch.mask[a]) {
+        ++a;
+        continue;
+      }
+      const int begin = a;
+      while (a < n_actions && scratch.mask[a]) ++a;
+      scratch.runs.push_back({begin, a - begin});
+    }
+    const auto row = logits.row(u).array();
     float row_max = -std::numeric_limits<float>::infinity();
-    for (int a = 0; a < n_actions; ++a)
-      if (scratch.mask[a]) row_max = std::max(row_max, logits(u, a));
-    const float total = ((logits.row(u).array() - row_max).min(0.0f).exp() *
-                         Bytes(scratch.mask.data(), n_actions).cast<float>()).sum();
+    for (const auto& [begin, length] : scratch.runs) row_max = std::max(row_max, row.segment(begin, length).maxCoeff());
+    float total = 0;
+    for (const auto& [begin, length] : scratch.runs) total += (row.segment(begin, length) - row_max).exp().sum();
     scratch.log_normalisers[u] = row_max + std::log(total);
   }
   auto log_forward = [&](int row, int action) {

@@ -1,9 +1,11 @@
 // Evaluation (docs/metrics.md) against hand values: compare_distributions (L1, JSD, KL; 1e-12),
 // terminating_distribution of small tabular policies (HyperGrid with exits, BitSeq with final states;
-// float model, 1e-7), its thread invariance on 4096 states, the TerminalWindow's sliding counts and
+// float model, 1e-7), its thread invariance on 4096 states, its equality with the plain sweep (each
+// state stepping the environment itself) on MLP policies, the TerminalWindow's sliding counts and
 // the ModeTracker's distinct modes. Not the training loop (test_training.cpp).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -108,6 +110,69 @@ TEST_CASE("core: terminating_distribution is bit-identical on 1 and 2 threads an
   double total = 0;
   for (double p : one) total += p;
   CHECK(std::abs(total - 1) < 1e-5);  // float log-probabilities: each row sums to 1 within ~1e-7
+}
+
+// The sweep as first written: log P_F in chunks of 1024 states, then in topological order each state
+// steps the environment for every valid action and pushes u P_F to the child.
+std::vector<double> reference_terminating_distribution(const Model<float>& model, const Enumeration& all) {
+  const Environment& env = model.env();
+  const int64_t n = all.n_states();
+  const int n_actions = env.n_actions(), width = env.state_width();
+  std::vector<float> logp(size_t(n) * n_actions);
+  Tape<float> tape;
+  ModelScratch scratch;
+  for (int64_t first = 0; first < n; first += 1024) {
+    const int rows = int(std::min<int64_t>(1024, n - first));
+    tape.clear();
+    const auto values = tape.value(model.evaluate(tape, nullptr, all.states().row(first).data(), rows, scratch,
+                                                  false).forward_logprobs);
+    std::copy(values.data(), values.data() + int64_t(rows) * n_actions, logp.begin() + first * n_actions);
+  }
+  std::vector<double> reach(n, 0.0), terminating(n, 0.0);
+  std::vector<int32_t> child(width);
+  env.initial_state(child.data());
+  reach[env.state_index(child.data())] = 1;
+  for (int64_t index : all.topological_order()) {
+    const double u = reach[index];
+    if (u == 0) continue;
+    const int32_t* state = all.states().row(index).data();
+    if (env.is_final(state)) {
+      terminating[index] += u;
+      continue;
+    }
+    for (int a = 0; a < n_actions; ++a) {
+      const float value = logp[index * n_actions + a];
+      if (value == -std::numeric_limits<float>::infinity()) continue;
+      const double probability = u * std::exp(double(value));
+      if (a == env.exit_action()) {
+        terminating[index] += probability;
+        continue;
+      }
+      std::copy(state, state + width, child.begin());
+      env.step(child.data(), a);
+      reach[env.state_index(child.data())] += probability;
+    }
+  }
+  return terminating;
+}
+
+TEST_CASE("core: terminating_distribution equals the plain sweep bit for bit (MLP; HyperGrid with exit, BitSeq)") {
+  ModelConfig config;
+  config.hidden = {32, 32};
+  const HyperGrid grid(3, 12, "standard");  // 1728 states: two chunks
+  const BitSeq bitseq(8, 2);                // 625 states, final states instead of an exit
+  for (const Environment* env : {static_cast<const Environment*>(&grid), static_cast<const Environment*>(&bitseq)}) {
+    CAPTURE(env->name());
+    const Enumeration all(*env);
+    const Model<float> model(*env, config, 3);
+    const std::vector<double> fast = terminating_distribution(model, all);
+    const std::vector<double> plain = reference_terminating_distribution(model, all);
+    REQUIRE(fast.size() == plain.size());
+    CHECK(std::memcmp(fast.data(), plain.data(), sizeof(double) * fast.size()) == 0);
+    double total = 0;
+    for (double p : fast) total += p;
+    CHECK(std::abs(total - 1) < 1e-5);
+  }
 }
 
 TEST_CASE("core: TerminalWindow keeps the counts of the last W terminal states") {

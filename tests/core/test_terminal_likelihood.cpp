@@ -403,6 +403,68 @@ TEST_CASE("core: terminal likelihood on bitseq: rank correlation of uniform and 
   CHECK(std::abs(rho) < 0.5);
 }
 
+// Each trajectory's weight as first computed: its s_0 .. x evaluated in one call of Model::evaluate
+// (masked log-softmax over float rows), P_F at every parent and at x for the exit, P_B at every child.
+double reference_log_weight(const Model<float>& model, const int32_t* terminal, const int* actions, int length,
+                            BackwardProposal proposal) {
+  const Environment& env = model.env();
+  const int width = env.state_width();
+  std::vector<int32_t> states(size_t(length + 1) * width);
+  std::copy(terminal, terminal + width, states.begin() + int64_t(length) * width);
+  for (int t = length; t > 0; --t) {
+    std::copy(states.begin() + int64_t(t) * width, states.begin() + int64_t(t + 1) * width,
+              states.begin() + int64_t(t - 1) * width);
+    env.backward_step(states.data() + int64_t(t - 1) * width, actions[t - 1]);
+  }
+  Tape<float> tape;
+  ModelScratch scratch;
+  const ModelOutputs outputs = model.evaluate(tape, nullptr, states.data(), length + 1, scratch);
+  std::vector<uint8_t> mask(env.n_backward_actions());
+  double log_weight = 0;
+  for (int t = 1; t <= length; ++t) {
+    const int32_t* child = states.data() + int64_t(t) * width;
+    double log_backward = double(tape.value(outputs.backward_logprobs)(t, actions[t - 1]));
+    if (proposal == BackwardProposal::Uniform) {
+      env.backward_mask(child, mask.data());
+      log_backward = -std::log(double(std::count(mask.begin(), mask.end(), 1)));
+    }
+    log_weight += double(tape.value(outputs.forward_logprobs)(t - 1, env.forward_action_of(child, actions[t - 1]))) -
+                  log_backward;
+  }
+  if (env.exit_action() >= 0) log_weight += double(tape.value(outputs.forward_logprobs)(length, env.exit_action()));
+  return log_weight;
+}
+
+TEST_CASE("core: terminal likelihood of an MLP matches one model call per trajectory (BitSeq, HyperGrid; 1e-5)") {
+  // The batched path evaluates each distinct state once and normalises raw logits over byte masks.
+  ModelConfig config;
+  config.hidden = {32, 32};
+  config.backward = BackwardPolicy::Learned;
+  const BitSeq bitseq(8, 2);
+  const HyperGrid grid(2, 6, "standard");
+  const StateMatrix strings = all_full_strings(bitseq);
+  StateMatrix cells(36, 2);
+  for (int i = 0; i < 36; ++i) cells.row(i) << i / 6, i % 6;
+  for (const BackwardProposal proposal : {BackwardProposal::Uniform, BackwardProposal::ModelBackward}) {
+    for (const Environment* env : {static_cast<const Environment*>(&bitseq), static_cast<const Environment*>(&grid)}) {
+      CAPTURE(env->name());
+      CAPTURE(int(proposal));
+      const StateMatrix& terminals = env == &grid ? cells : strings;
+      Model<float> model(*env, config, 5);
+      randomize_table(model, "backward.head0.weight", 0.5, 6);  // a P_B away from uniform
+      const BackwardSampleWeights weights = backward_sample_weights(model, terminals, 3, 7, proposal);
+      for (int i = 0; i < weights.n_states; ++i)
+        for (int k = 0; k < 3; ++k) {
+          const int pair = i * 3 + k;
+          const double expected = reference_log_weight(
+              model, terminals.row(i).data(), weights.backward_actions.data() + int64_t(pair) * weights.max_length,
+              weights.lengths[pair], proposal);
+          CHECK(std::abs(weights.log_weights[pair] - expected) <= 1e-5 * std::max(1.0, std::abs(expected)));
+        }
+    }
+  }
+}
+
 TEST_CASE("core: terminal likelihood rejects non-terminating states, wrong widths and sample counts") {
   const BitSeq env(8, 2);
   ModelConfig config;
