@@ -1,4 +1,4 @@
-// End-to-end training throughput. Two parts:
+// End-to-end training throughput. Three parts:
 //   1. One pass per step (core/forward_record.hpp) against the recompute path, per objective (TB, DB,
 //      SubTB, FM) on HyperGrid 8^4 and TB on BitSeq n=120 k=8, batch 16, 1 thread, on-policy rollouts:
 //      the two trainers alternate repetitions in one run, and the ratio of their medians is printed.
