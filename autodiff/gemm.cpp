@@ -5,6 +5,10 @@
 #include <algorithm>
 #include <cassert>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace gfn {
 
 namespace {
@@ -15,12 +19,12 @@ namespace {
 // the heuristic is not monotone (on a 32 KB L1 it blocks a depth of 300 as 2 x 152 but runs a depth of
 // 250 whole), so a smaller product could need a larger workspace than a larger one, and a warmed-up
 // step could allocate. With capped sizes the workspace a product needs grows with each dimension.
-// kc x mc of A (256 x 512 floats: 512 KB) stays in L2, kc x nc of B (4 MB) in L3.
+// kc x mc of A (256 x 480 floats: 480 KB) stays in L2, kc x nc of B (4 MB) in L3.
+constexpr Eigen::Index kDepthBlock = 256, kColsBlock = 480, kRowsBlock = 4096;
+
 template <typename Scalar>
 class WorkspaceBlocking : public Eigen::internal::level3_blocking<Scalar, Scalar> {
  public:
-  static constexpr Eigen::Index kDepthBlock = 256, kColsBlock = 512, kRowsBlock = 4096;
-
   WorkspaceBlocking(Eigen::Index rows, Eigen::Index cols, Eigen::Index depth, FlatVector<Scalar>& workspace) {
     this->m_mc = std::min(cols, kColsBlock);
     this->m_nc = std::min(rows, kRowsBlock);
@@ -33,17 +37,66 @@ class WorkspaceBlocking : public Eigen::internal::level3_blocking<Scalar, Scalar
   }
 };
 
+// c[:, first .. first + count) += a op(b)[:, first .. first + count): columns of c and of op(b) only
+// (Eigen's rows), the leading dimensions those of the full row-major storage.
 template <typename Scalar, int LhsOrder, int RhsOrder>
-void blocked_product(ConstMatrixMap<Scalar> a, ConstMatrixMap<Scalar> b, MatrixMap<Scalar> c,
-                     Eigen::Index depth, FlatVector<Scalar>& workspace) {
-  WorkspaceBlocking<Scalar> blocking(c.rows(), c.cols(), depth, workspace);
-  // Strides are those of the row-major storage whichever way an operand is read.
+void blocked_product(ConstMatrixMap<Scalar> a, ConstMatrixMap<Scalar> b, MatrixMap<Scalar> c, Eigen::Index depth,
+                     Eigen::Index first, Eigen::Index count, FlatVector<Scalar>& workspace) {
+  WorkspaceBlocking<Scalar> blocking(c.rows(), count, depth, workspace);
+  const Scalar* b_columns = b.data() + first * (RhsOrder == Eigen::ColMajor ? b.cols() : 1);
   Eigen::internal::general_matrix_matrix_product<Eigen::Index, Scalar, LhsOrder, false, Scalar, RhsOrder,
-                                                 false, Eigen::RowMajor, 1>::run(c.rows(), c.cols(), depth,
-                                                                                 a.data(), a.cols(), b.data(),
-                                                                                 b.cols(), c.data(), 1,
+                                                 false, Eigen::RowMajor, 1>::run(c.rows(), count, depth,
+                                                                                 a.data(), a.cols(), b_columns,
+                                                                                 b.cols(), c.data() + first, 1,
                                                                                  c.cols(), Scalar(1),
                                                                                  blocking);
+}
+
+// Splitting a product by output columns across threads leaves every entry computed exactly as
+// unsplit if each part starts where Eigen's kernel starts a panel anyway: at a multiple of the
+// widest register panel (48 = 3 AVX-512 float packets, a multiple of AVX2's 24) within a column
+// block, and at a multiple of the column block when there are several. Only products of at least
+// kSplitFlops are split: below that, waking the second thread costs more than it saves.
+constexpr Eigen::Index kPanel = 48;
+constexpr double kSplitFlops = 4e6;
+
+bool small_product(Eigen::Index rows, Eigen::Index cols, Eigen::Index depth) {
+  return rows + cols + depth < EIGEN_GEMM_TO_COEFFBASED_THRESHOLD || rows == 1 || cols == 1 || depth == 0;
+}
+
+int split_parts(Eigen::Index rows, Eigen::Index cols, Eigen::Index depth) {
+#ifdef _OPENMP
+  if (small_product(rows, cols, depth) || omp_in_parallel() || 2.0 * rows * cols * depth < kSplitFlops) return 1;
+  const Eigen::Index unit = cols > kColsBlock ? kColsBlock : kPanel;
+  return int(std::min<Eigen::Index>(omp_get_max_threads(), (cols + unit - 1) / unit));
+#else
+  (void)rows, (void)cols, (void)depth;
+  return 1;
+#endif
+}
+
+// The blocked product, split by columns over `parts` threads (one serial call when parts is 1). The
+// calling thread packs into `workspace`, the others into their own thread-local one.
+template <typename Scalar, int LhsOrder, int RhsOrder>
+void product(ConstMatrixMap<Scalar> a, ConstMatrixMap<Scalar> b, MatrixMap<Scalar> c, Eigen::Index depth,
+             FlatVector<Scalar>& workspace) {
+  const Eigen::Index cols = c.cols();
+  const int parts = split_parts(c.rows(), cols, depth);
+  if (parts == 1) {
+    blocked_product<Scalar, LhsOrder, RhsOrder>(a, b, c, depth, 0, cols, workspace);
+    return;
+  }
+  const Eigen::Index unit = cols > kColsBlock ? kColsBlock : kPanel;
+  const Eigen::Index width = (cols / parts + unit - 1) / unit * unit;
+#pragma omp parallel num_threads(parts)
+  {
+    static thread_local FlatVector<Scalar> own_workspace;
+    const int part = omp_get_thread_num();
+    const Eigen::Index first = std::min(cols, part * width);
+    const Eigen::Index count = part + 1 == parts ? cols - first : std::min(width, cols - first);
+    if (count > 0)
+      blocked_product<Scalar, LhsOrder, RhsOrder>(a, b, c, depth, first, count, part == 0 ? workspace : own_workspace);
+  }
 }
 
 }  // namespace
@@ -55,7 +108,7 @@ void gemm(ConstMatrixMap<Scalar> a, bool transpose_a, ConstMatrixMap<Scalar> b, 
   assert((transpose_a ? a.cols() : a.rows()) == rows && (transpose_b ? b.rows() : b.cols()) == cols);
   assert((transpose_b ? b.cols() : b.rows()) == depth);
   // Eigen's own dispatch rule: tiny products coefficient by coefficient, vectors by GEMV.
-  if (rows + cols + depth < EIGEN_GEMM_TO_COEFFBASED_THRESHOLD || rows == 1 || cols == 1 || depth == 0) {
+  if (small_product(rows, cols, depth)) {
     auto product = [&](const auto& lhs, const auto& rhs) {
       if (accumulate) {
         c.noalias() += lhs * rhs;
@@ -71,11 +124,13 @@ void gemm(ConstMatrixMap<Scalar> a, bool transpose_a, ConstMatrixMap<Scalar> b, 
   }
   if (!accumulate) c.setZero();  // the kernel always accumulates
   constexpr int row = Eigen::RowMajor, col = Eigen::ColMajor;
-  if (transpose_a && transpose_b) blocked_product<Scalar, col, col>(a, b, c, depth, workspace);
-  if (transpose_a && !transpose_b) blocked_product<Scalar, col, row>(a, b, c, depth, workspace);
-  if (!transpose_a && transpose_b) blocked_product<Scalar, row, col>(a, b, c, depth, workspace);
-  if (!transpose_a && !transpose_b) blocked_product<Scalar, row, row>(a, b, c, depth, workspace);
+  if (transpose_a && transpose_b) product<Scalar, col, col>(a, b, c, depth, workspace);
+  if (transpose_a && !transpose_b) product<Scalar, col, row>(a, b, c, depth, workspace);
+  if (!transpose_a && transpose_b) product<Scalar, row, col>(a, b, c, depth, workspace);
+  if (!transpose_a && !transpose_b) product<Scalar, row, row>(a, b, c, depth, workspace);
 }
+
+int gemm_threads(int64_t rows, int64_t cols, int64_t depth) { return split_parts(rows, cols, depth); }
 
 template void gemm(ConstMatrixMap<float>, bool, ConstMatrixMap<float>, bool, MatrixMap<float>, bool,
                    FlatVector<float>&);

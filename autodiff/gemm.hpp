@@ -7,7 +7,12 @@
 // after every call, which on glibc can mean mmap/munmap and page faults per product. Here they come
 // from a caller-owned workspace that grows once and is then reused, its two halves staggered
 // (docs/performance.md). Relies on Eigen 3.4 internals (level3_blocking, general_matrix_matrix_product).
-// Thread contract: one workspace per thread (each tape owns one).
+//
+// Called outside an OpenMP parallel region, a product of at least 4 MFLOP is split by output columns
+// over the OpenMP threads (so a single block of a batch still uses both cores), at boundaries where
+// the kernel starts a new register panel anyway: every entry is computed exactly as on one thread.
+// Thread contract: one workspace per thread (each tape owns one); the helper threads of a split
+// product pack into their own thread-local workspaces.
 #pragma once
 
 #include "autodiff/matrix.hpp"
@@ -18,5 +23,9 @@ namespace gfn {
 template <typename Scalar>
 void gemm(ConstMatrixMap<Scalar> a, bool transpose_a, ConstMatrixMap<Scalar> b, bool transpose_b,
           MatrixMap<Scalar> c, bool accumulate, FlatVector<Scalar>& workspace);
+
+// The threads gemm() uses for an M x K x N product called here (1 inside a parallel region, without
+// OpenMP, or for products that take the small-product paths or are below the split size).
+int gemm_threads(int64_t rows, int64_t cols, int64_t depth);
 
 }  // namespace gfn

@@ -1,10 +1,17 @@
 // gemm(): every transpose combination, assign and accumulate, on shapes that take each of its paths
 // (coefficient-based, GEMV, empty depth, Eigen's blocked kernel with workspace buffers, including
-// sizes that split into several blocks), against plain Eigen products; and the workspace is reused.
+// sizes that split into several blocks), against plain Eigen products; the workspace is reused; and a
+// product split by columns over 2 threads is bit-identical to the same product on 1.
 #include <doctest/doctest.h>
+
+#include <cstring>
 
 #include "autodiff/gemm.hpp"
 #include "util/random.hpp"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace gfn {
 namespace {
@@ -71,6 +78,61 @@ TEST_CASE("autodiff: gemm reuses its workspace") {
   run();
   CHECK(workspace.size() == size);
   CHECK(workspace.data() == data);
+}
+
+template <typename Scalar>
+Matrix<Scalar> product_on_threads(int threads, int rows, int cols, int depth, bool transpose_a, bool transpose_b) {
+#ifdef _OPENMP
+  omp_set_num_threads(threads);
+#endif
+  const Matrix<Scalar> a = random_matrix<Scalar>(transpose_a ? depth : rows, transpose_a ? rows : depth, 1);
+  const Matrix<Scalar> b = random_matrix<Scalar>(transpose_b ? cols : depth, transpose_b ? depth : cols, 2);
+  Matrix<Scalar> c = random_matrix<Scalar>(rows, cols, 3);
+  FlatVector<Scalar> workspace;
+  CHECK(gemm_threads(rows, cols, depth) == threads);
+  gemm<Scalar>(ConstMatrixMap<Scalar>(a.data(), a.rows(), a.cols()), transpose_a,
+               ConstMatrixMap<Scalar>(b.data(), b.rows(), b.cols()), transpose_b, MatrixMap<Scalar>(c.data(), rows, cols),
+               true, workspace);
+  return c;
+}
+
+TEST_CASE("autodiff: gemm split by columns over 2 threads is bit-identical to 1 thread") {
+#ifndef _OPENMP
+  MESSAGE("skipped: built without OpenMP, gemm never splits");
+  return;
+#else
+  const int previous = omp_get_max_threads();
+  struct Shape {
+    int rows, cols, depth;
+  };
+  // Columns within one column block (256, 300: parts at multiples of 48), and several blocks (1000, 3840).
+  for (Shape s : {Shape{64, 256, 256}, Shape{300, 300, 300}, Shape{256, 1000, 300}, Shape{40, 3840, 256},
+                  Shape{500, 256, 40}}) {
+    CAPTURE(s.rows);
+    CAPTURE(s.cols);
+    CAPTURE(s.depth);
+    for (bool transpose_a : {false, true})
+      for (bool transpose_b : {false, true}) {
+        CAPTURE(transpose_a);
+        CAPTURE(transpose_b);
+        const Matrix<float> one = product_on_threads<float>(1, s.rows, s.cols, s.depth, transpose_a, transpose_b);
+        const Matrix<float> two = product_on_threads<float>(2, s.rows, s.cols, s.depth, transpose_a, transpose_b);
+        CHECK(std::memcmp(one.data(), two.data(), sizeof(float) * one.size()) == 0);
+        const Matrix<double> one_d = product_on_threads<double>(1, s.rows, s.cols, s.depth, transpose_a, transpose_b);
+        const Matrix<double> two_d = product_on_threads<double>(2, s.rows, s.cols, s.depth, transpose_a, transpose_b);
+        CHECK(std::memcmp(one_d.data(), two_d.data(), sizeof(double) * one_d.size()) == 0);
+      }
+  }
+  // Below the split size, and inside a parallel region, a product stays on its thread.
+  omp_set_num_threads(2);
+  CHECK(gemm_threads(16, 64, 64) == 1);
+  int inside = 0;
+#pragma omp parallel num_threads(2)
+#pragma omp single
+  inside = gemm_threads(300, 300, 300);
+  CHECK(inside == 1);
+  omp_set_num_threads(previous);
+#endif
 }
 
 }  // namespace
