@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench/bench_support.hpp"
 #include "core/parallel.hpp"
 #include "core/settings.hpp"
 #include "core/trainer.hpp"
@@ -30,11 +31,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr int kBatches[] = {32, 256};
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
 
 // Transitions per second of TB on HyperGrid 8^4 at `batch`, after a warm-up.
 double measure(int threads, int batch) {
@@ -101,9 +97,9 @@ int main(int argc, char** argv) {
       std::vector<std::vector<double>> rates(cases.size());
       for (int repeat = 0; repeat < 5; ++repeat)
         for (size_t c = 0; c < cases.size(); ++c) rates[c].push_back(run_child(argv[0], cases[c].threads, batch, cases[c].policy));
-      const double one_thread = median(rates[0]);
+      const double one_thread = bench::median(rates[0]);
       for (size_t c = 0; c < cases.size(); ++c) {
-        const double rate = median(rates[c]);
+        const double rate = bench::median(rates[c]);
         std::printf("%-32s batch %-4d threads %d, wait policy %-8s %9.0f transitions/s  x%.2f\n",
                     shared ? "plus a CPU-bound co-tenant:" : "no added co-tenant:", batch, cases[c].threads,
                     cases[c].policy, rate, rate / one_thread);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_support.hpp"
 #include "util/random.hpp"
 #include "envs/bitseq.hpp"
 #include "envs/bitseq_autoregressive.hpp"
@@ -22,11 +23,6 @@ using Clock = std::chrono::steady_clock;
 constexpr int kRepeats = 5;
 constexpr double kTorchgfnSecondsPerStep = 115e-6;  // docs/performance.md: per state-step overhead
 constexpr double kRewardTargetPerSecond = 5e6;
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
 
 void fail(const std::string& message) {
   std::fprintf(stderr, "bench_envs: check failed: %s\n", message.c_str());
@@ -119,7 +115,7 @@ double rewards_per_second(const gfn::BitSeq& env, int64_t evaluations) {
 void report_walk(const gfn::Environment& env, int64_t steps) {
   std::vector<double> rates;
   for (int repeat = 0; repeat < kRepeats; ++repeat) rates.push_back(walk_steps_per_second(env, steps));
-  const double rate = median(rates);
+  const double rate = gfn::bench::median(rates);
   std::printf("%-34s mask+step+reward %8.2f M steps/s %7.1f ns/step  x%.0f vs torchgfn's ~115 us/step\n",
               env.name().c_str(), rate / 1e6, 1e9 / rate, rate * kTorchgfnSecondsPerStep);
 }
@@ -147,7 +143,7 @@ int main() {
 
   std::vector<double> rates;
   for (int repeat = 0; repeat < kRepeats; ++repeat) rates.push_back(rewards_per_second(bitseq, 20'000'000));
-  const double rate = median(rates);
+  const double rate = gfn::bench::median(rates);
   std::printf("%-34s log_reward       %8.2f M rewards/s %5.1f ns each  x%.1f vs the 5 M/s target\n",
               bitseq.name().c_str(), rate / 1e6, 1e9 / rate, rate / kRewardTargetPerSecond);
   return 0;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "autodiff/matrix.hpp"
+#include "bench/bench_support.hpp"
 #include "core/parallel.hpp"
 #include "core/settings.hpp"
 #include "core/trainer.hpp"
@@ -29,35 +30,6 @@ using namespace gfn;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
-
-// Raw single-thread GEMM throughput of (rows x 256) * (256 x 256) in GFLOP/s, staggered buffers.
-double raw_gemm_gflops(int rows) {
-  FlatVector<float> arena(staggered_offset<float>(staggered_offset<float>(staggered_offset<float>(0) + rows * 256) +
-                                                  256 * 256) + rows * 256);
-  const int64_t a = staggered_offset<float>(0), b = staggered_offset<float>(a + rows * 256),
-                c = staggered_offset<float>(b + 256 * 256);
-  MatrixMap<float> x(arena.data() + a, rows, 256), w(arena.data() + b, 256, 256), y(arena.data() + c, rows, 256);
-  x.setConstant(0.5f);
-  w.setConstant(0.25f);
-  std::vector<double> rates;
-  for (int repeat = 0; repeat < 5; ++repeat) {
-    int iterations = 0;
-    const auto start = Clock::now();
-    double elapsed = 0;
-    while (elapsed < 0.1) {
-      y.noalias() = x * w;
-      ++iterations;
-      elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    }
-    rates.push_back(2.0 * rows * 256 * 256 * iterations / elapsed / 1e9);
-  }
-  return median(rates);
-}
 
 EnvConfig hypergrid(int height) {
   EnvConfig env_config;
@@ -120,11 +92,11 @@ void run_case(const EnvConfig& env_config, int batch, int threads, int iteration
   for (int i = 0; i < 20; ++i) trainer.step();  // warm-up: buffers reach their final sizes
   Timed timed{trainer, {}, {}, {}};
   for (int repeat = 0; repeat < 5; ++repeat) timed.measure(iterations, repeat == 2);
-  const double achieved = median(timed.gflops);
+  const double achieved = bench::median(timed.gflops);
   const PhaseTimes& shares = timed.shares;
   std::printf("%-24s batch %-3d threads %d: %9.0f transitions/s  rollout %4.1f%%  loss %4.1f%%  "
               "backward %4.1f%%  adam %4.1f%%  %6.1f GFLOP/s = %.2f of raw GEMM x threads\n",
-              env->name().c_str(), batch, threads, median(timed.rates), 100 * shares.rollout,
+              env->name().c_str(), batch, threads, bench::median(timed.rates), 100 * shares.rollout,
               100 * shares.loss_forward, 100 * shares.backward, 100 * shares.optimizer, achieved,
               achieved / (gemm_gflops * threads));
 }
@@ -153,7 +125,8 @@ void compare_paths(const EnvConfig& env_config, const std::string& loss, int ite
     b.measure(iterations, false);
   }
   std::printf("%-24s %-6s batch 16 threads 1: one pass %9.0f transitions/s, recompute %9.0f: %.2fx\n",
-              env->name().c_str(), loss.c_str(), median(a.rates), median(b.rates), median(a.rates) / median(b.rates));
+              env->name().c_str(), loss.c_str(), bench::median(a.rates), bench::median(b.rates),
+              bench::median(a.rates) / bench::median(b.rates));
 }
 
 // Tabular TB on BitSeq n=16 k=4 (83,521 states x 64 actions), batch 16, 1 thread: milliseconds per
@@ -184,8 +157,8 @@ void run_tabular_case() {
       per_iteration.push_back(elapsed / 100 * 1e3);
       shares.push_back(optimizer / elapsed);
     }
-    milliseconds[lazy ? 0 : 1] = median(per_iteration);
-    optimizer_share[lazy ? 0 : 1] = median(shares);
+    milliseconds[lazy ? 0 : 1] = bench::median(per_iteration);
+    optimizer_share[lazy ? 0 : 1] = bench::median(shares);
   }
   std::printf("%-24s tabular batch 16 threads 1: lazy Adam %.3f ms/iteration (adam %4.1f%%), dense Adam %.3f "
               "(adam %4.1f%%): %.1fx\n",
@@ -201,7 +174,7 @@ int main(int argc, char** argv) {
     run_tabular_case();
     return 0;
   }
-  const double gemm16 = raw_gemm_gflops(16), gemm256 = raw_gemm_gflops(256);
+  const double gemm16 = bench::raw_gemm_gflops(16), gemm256 = bench::raw_gemm_gflops(256);
   std::printf("raw Eigen GEMM (rows x 256 x 256, 1 thread): %.1f GFLOP/s at 16 rows, %.1f at 256 rows\n", gemm16,
               gemm256);
   for (const std::string loss : {"tb", "db", "subtb", "fm"}) compare_paths(hypergrid(8), loss, 200);
