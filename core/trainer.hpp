@@ -69,7 +69,7 @@ struct TrainConfig {
 
 // The block size for a batch when none is given: 16 up to batch 64, then a quarter of the batch rounded
 // down to a power of two, at most 128, so that large batches run taller GEMMs while they still split
-// into at least four blocks for the threads (docs/performance.md, section 7).
+// into at least four blocks for the threads (docs/performance.md, section 8).
 int default_block_size(int batch);
 
 // Wall-clock seconds of each phase of one iteration. Loss forward and backward run fused per block,
