@@ -111,9 +111,10 @@ void write_plots(const Session& session) {
                         svg_heatmaps({sampled, target}, "coordinate 0", "coordinate 1", "probability"));
 }
 
-std::unique_ptr<Session> load_session(const std::string& checkpoint_path) {
+std::unique_ptr<Session> load_session(const std::string& checkpoint_path, double max_memory) {
   const Checkpoint checkpoint = Checkpoint::load(checkpoint_path);
   RunSettings settings = from_text(checkpoint.config);
+  settings.max_memory = max_memory;
   settings.exact_every = 0;  // `gfn eval` always wants the exact metrics
   settings.corr_every = 1;   // and the rank correlation
   try {

@@ -16,7 +16,7 @@ std::string summary_json(const Session& session);
 void write_plots(const Session& session);
 
 // A session rebuilt from a checkpoint (for `gfn sample` and `gfn eval`), set to compute every metric
-// when evaluated.
-std::unique_ptr<Session> load_session(const std::string& checkpoint_path);
+// when evaluated, refused when it exceeds `max_memory` GiB (NaN: the available memory).
+std::unique_ptr<Session> load_session(const std::string& checkpoint_path, double max_memory);
 
 }  // namespace gfn::cli

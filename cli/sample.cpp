@@ -1,6 +1,7 @@
 // `gfn sample` and `gfn eval`: use a trained checkpoint. sample prints N sampled objects with their
 // log rewards; eval prints the exact metrics of the policy (enumerable environments), the test-set
-// rank correlation (BitSeq) and the modes found among N samples.
+// rank correlation (BitSeq) and the modes found among N samples. Both refuse, before drawing anything,
+// N samples that would not fit in memory (--max-memory, as for gfn train).
 #include <cmath>
 #include <cstdio>
 #include <set>
@@ -8,7 +9,9 @@
 #include "cli/commands.hpp"
 #include "cli/output.hpp"
 #include "cli/run_report.hpp"
+#include "cli/settings_flags.hpp"
 #include "core/json.hpp"
+#include "core/memory_estimate.hpp"
 
 namespace gfn::cli {
 
@@ -19,10 +22,21 @@ struct UseOptions {
   int n = 10;
   uint64_t seed = 0;
   bool json = false;
+  RunSettings local;  // --max-memory
 };
 
+// The checkpoint's session, refused (MemoryExceeded) when it and the N trajectories drawn at once
+// would exceed --max-memory.
+std::unique_ptr<Session> load_for_sampling(const UseOptions& options) {
+  auto run = load_session(options.checkpoint, options.local.max_memory);
+  MemoryEstimate estimate = estimate_memory(run->settings(), run->env());
+  estimate.parts.push_back(sampling_memory(run->env(), options.n, "--n " + std::to_string(options.n)));
+  check_memory(estimate, options.local.max_memory);
+  return run;
+}
+
 void run_sample(const UseOptions& options) {
-  const auto run = load_session(options.checkpoint);
+  const auto run = load_for_sampling(options);
   const Environment& env = run->env();
   const auto states = run->sample_terminal_states(options.n, options.seed);
   if (options.json) std::printf("{\"samples\": [");
@@ -38,7 +52,7 @@ void run_sample(const UseOptions& options) {
 }
 
 void run_eval(const UseOptions& options) {
-  const auto run = load_session(options.checkpoint);
+  const auto run = load_for_sampling(options);
   const Environment& env = run->env();
   JsonObject json;
   json.add("environment", env.name()).add("iteration", (long long)run->trainer().iteration());
@@ -89,6 +103,7 @@ CLI::App* add_use_command(CLI::App& app, const std::string& name, const std::str
   command->add_option("--n", options.n, "Number of samples")->check(CLI::Range(1, 100000000))->capture_default_str();
   command->add_option("--seed", options.seed, "Sampling seed")->capture_default_str();
   command->add_flag("--json", options.json, "Print JSON on stdout");
+  add_setting_flags(command, options.local, [](const Setting& setting) { return setting.key == "max_memory"; });
   return command;
 }
 

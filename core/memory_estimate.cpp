@@ -184,6 +184,17 @@ MemoryEstimate estimate_memory(const RunSettings& settings, const Environment& e
   return estimate;
 }
 
+MemoryPart sampling_memory(const Environment& env, double n, const std::string& flags) {
+  const double rows_per_trajectory = double(env.max_trajectory_length()) + 1;
+  const double row_bytes = env.state_width() * kInt + kInt;  // a state and its action
+  // Staged rows at a fixed stride and the batch's rows (counted at the longest trajectories), the
+  // lengths, offsets and log rewards, then each terminal state as its own vector (with the allocator's
+  // header).
+  const double per_trajectory = 2 * rows_per_trajectory * row_bytes + 2 * (kInt + kDouble) +
+                                env.state_width() * kInt + 3 * kIndex + 16;
+  return {"sampled trajectories", flags, n * per_trajectory};
+}
+
 double available_memory_bytes() {
   std::ifstream meminfo("/proc/meminfo");
   std::string line;

@@ -2,7 +2,7 @@
 // large is allocated, so that a run that cannot fit is refused in one line instead of being killed by
 // the system minutes later. Not a measurement: an estimate from the sizes of the run's buffers (counted
 // below), checked against the measured peak resident memory of real runs in
-// tests/core/test_memory_estimate.cpp.
+// tests/cli/test_memory_estimate.cpp.
 //
 // Parts (each with the flags that drive it):
 //   program                the binary, its libraries and the embedded data (a constant)
@@ -12,6 +12,7 @@
 //   rollout                the batch's states and actions, staged and final (--batch)
 //   enumeration            all states, exact P_T by dynamic programming, the visit window (environment size)
 //   replay                 terminal objects or transitions kept for replay (--replay-capacity)
+//   sampled trajectories   `gfn sample` and `gfn eval` only: the trajectories drawn at once (--n)
 //
 //   MemoryEstimate estimate = estimate_memory(settings, env);   // settings with defaults resolved
 //   check_memory(estimate, settings.max_memory);                // throws MemoryExceeded
@@ -39,6 +40,10 @@ struct MemoryEstimate {
 
 // The run's memory by part. `settings` must have its automatic defaults resolved (resolve_defaults).
 MemoryEstimate estimate_memory(const RunSettings& settings, const Environment& env);
+
+// The trajectories of `n` samples drawn at once from a run's model (Sampler::sample, then the terminal
+// states kept): added to the run's estimate by `gfn sample` and `gfn eval`, `flags` naming what sets n.
+MemoryPart sampling_memory(const Environment& env, double n, const std::string& flags);
 
 // MemAvailable of /proc/meminfo in bytes, or infinity where it cannot be read.
 double available_memory_bytes();

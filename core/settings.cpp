@@ -120,6 +120,40 @@ std::string text_of(T value) {
   else return std::to_string(value);
 }
 
+// "must be in [0, 1]": what a check accepts, as check_value and the range errors word it.
+std::string check_rule(const SettingCheck& check) {
+  if (check.low == 0 && check.low_open && check.high == INFINITY) return "positive";
+  if (check.high == INFINITY && check.low == -INFINITY) return "finite";
+  if (check.high == INFINITY) return check.low == 0 ? "non-negative" : "at least " + format_setting(check.low);
+  return std::string("in ") + (check.low_open ? "(" : "[") + format_setting(check.low) + ", " +
+         format_setting(check.high) + (check.high_open ? ")" : "]");
+}
+
+// An integer type's limit as a power of two ("2^63 - 1"), any other value in digits.
+template <typename T>
+std::string integer_text(T value) {
+  const std::string bits = std::to_string(std::numeric_limits<T>::digits);
+  if (value == std::numeric_limits<T>::max()) return "2^" + bits + " - 1";
+  if (std::is_signed_v<T> && value == std::numeric_limits<T>::min()) return "-2^" + bits;
+  return std::to_string(value);
+}
+
+// The values a setting of type T with `check` accepts, for a number its parser cannot hold:
+// "an integer from 1 to 2^63 - 1", "an integer from 1 to 1048576", "a finite number, positive".
+template <typename T>
+std::string accepted_values(const SettingCheck& check) {
+  if constexpr (std::is_floating_point_v<T>) {
+    const std::string rule = check_rule(check);
+    return rule == "finite" ? "a finite number" : "a finite number, " + rule;
+  } else {
+    T low = std::numeric_limits<T>::min(), high = std::numeric_limits<T>::max();
+    if (check.low > double(low)) low = T(std::ceil(check.low)) + T(check.low_open && std::ceil(check.low) == check.low);
+    if (check.high < double(high))
+      high = T(std::floor(check.high)) - T(check.high_open && std::floor(check.high) == check.high);
+    return "an integer from " + integer_text(low) + " to " + integer_text(high);
+  }
+}
+
 }  // namespace
 
 std::string format_setting(double value) {
@@ -310,12 +344,8 @@ std::string Setting::value_text(const RunSettings& settings) const {
 void Setting::set_from_text(RunSettings& settings, const std::string& text) const {
   auto malformed = [&] { return std::invalid_argument(flag() + ": malformed value '" + text + "'"); };
   auto out_of_range = [&](auto zero) {
-    using T = decltype(zero);
-    const std::string range = std::is_floating_point_v<T>
-                                  ? "a double"
-                                  : "an integer from " + std::to_string(std::numeric_limits<T>::min()) + " to " +
-                                        std::to_string(std::numeric_limits<T>::max());
-    return std::invalid_argument(flag() + ": " + text + " is out of range (" + range + ")");
+    return std::invalid_argument(flag() + ": " + text + " is out of range (" + accepted_values<decltype(zero)>(check) +
+                                 ")");
   };
   std::visit(
       [&](auto member) {
@@ -373,14 +403,7 @@ void check_value(const Setting& setting, const RunSettings& settings) {
                   (check.low_open ? value > check.low : value >= check.low) &&
                   (check.high_open ? value < check.high : value <= check.high);
   if (ok) return;
-  std::string rule;
-  if (check.low == 0 && check.low_open && check.high == INFINITY) rule = "positive";
-  else if (check.high == INFINITY && check.low == -INFINITY) rule = "finite";
-  else if (check.high == INFINITY) rule = check.low == 0 ? "non-negative" : "at least " + format_setting(check.low);
-  else
-    rule = std::string("in ") + (check.low_open ? "(" : "[") + format_setting(check.low) + ", " +
-           format_setting(check.high) + (check.high_open ? ")" : "]");
-  throw std::invalid_argument(setting.flag() + " must be " + rule + " (got " + text + ")");
+  throw std::invalid_argument(setting.flag() + " must be " + check_rule(check) + " (got " + text + ")");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // wait4, the high-water mark VmHWM of /proc/<pid>/status at exit).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <regex>
 #include <sstream>
@@ -127,4 +128,25 @@ TEST_CASE("cli: runs that cannot fit are refused at once, naming the flag that d
   }
   // A limit above the estimate lets the run go.
   CHECK(run_gfn("train --quiet --hidden 16 --iters 2 --max-memory 1").exit_code == 0);
+}
+
+TEST_CASE("cli: sample and eval refuse --n samples that cannot fit, in one line naming --n") {
+  const std::string dir = scratch_dir("sampling-memory");
+  REQUIRE(run_gfn("train --quiet --env hypergrid --ndim 2 --height 8 --hidden 16 --iters 2 --out " + dir).exit_code == 0);
+  const std::string checkpoint = " --checkpoint " + dir + "/checkpoint.bin";
+  for (const std::string command : {"sample", "eval"}) {
+    CAPTURE(command);
+    // 10^8 trajectories of up to 16 rows of 12 bytes, staged and copied: about 40 GiB.
+    const auto start = std::chrono::steady_clock::now();
+    const Result refused = run_gfn(command + checkpoint + " --n 100000000 --max-memory 4");
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.out.empty());
+    CHECK(std::count(refused.err.begin(), refused.err.end(), '\n') == 1);
+    CHECK(refused.err.find("this run needs an estimated") != std::string::npos);
+    CHECK(refused.err.find("sampled trajectories") != std::string::npos);
+    CHECK(refused.err.find("grows with --n 100000000") != std::string::npos);
+    CHECK(seconds < 1.0);  // refused before drawing anything
+    CHECK(run_gfn(command + checkpoint + " --n 1000 --max-memory 4").exit_code == 0);
+  }
 }
