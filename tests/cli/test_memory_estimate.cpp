@@ -33,6 +33,7 @@
 namespace {
 
 using gfn::testing::run_gfn;
+using gfn::testing::scratch_dir;
 using Result = gfn::testing::CliResult;
 
 // Peak resident bytes of `gfn <arguments>` (output discarded); exit code in *exit_code.
