@@ -102,7 +102,8 @@ RunSettings training_settings(const ExplorationEnv& env, const std::string& meth
   const int uniform = std::min(settings.batch - 1 - replayed, int(std::lround(resolved.uniform_ratio * settings.batch)));
   const int64_t fresh = settings.batch - replayed - uniform;
   const int64_t calls_per_iteration = fresh * (settings.ls_backtrack > 0 ? 1 + settings.ls_rounds : 1) + uniform;
-  settings.iters = std::max<int64_t>(1, (budget + calls_per_iteration - 1) / calls_per_iteration);
+  // budget / calls rounded up, without the overflow of budget + calls - 1 near the largest budget
+  settings.iters = std::max<int64_t>(1, budget / calls_per_iteration + (budget % calls_per_iteration != 0));
   settings.eval_every = int(std::max<int64_t>(1, eval_every / calls_per_iteration));
   settings.exact_every = int(std::min<int64_t>(settings.iters, 1 << 30));  // exact metrics at the end only
   settings.corr_every = settings.exact_every;

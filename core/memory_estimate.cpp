@@ -11,6 +11,7 @@
 
 #include "core/objectives.hpp"
 #include "core/parallel.hpp"
+#include "core/terminal_likelihood.hpp"
 #include "envs/enumeration.hpp"
 
 namespace gfn {
@@ -21,8 +22,12 @@ constexpr double kFloat = 4, kInt = 4, kIndex = 8, kDouble = 8;
 // The binary, its libraries, the embedded BitSeq data and the allocator's own overhead, measured as the
 // peak resident memory of a run with a tiny model (about 6 MiB on Linux x86-64), rounded up.
 constexpr double kProgramBytes = 8.0 * (1 << 20);
-// Rows of a chunk of the exact evaluation (core/evaluation.cpp).
-constexpr double kExactChunkRows = 1024;
+// Rows of a chunk of the exact evaluation (core/evaluation.cpp) and of one model call of the test-set
+// rank correlation (core/terminal_likelihood.cpp).
+constexpr double kExactChunkRows = 1024, kLikelihoodChunkRows = 1024;
+// A tape's arena grows by chunks that at least double it: an evaluation tape, filled to the same size
+// at every call, can hold twice its content.
+constexpr double kArenaGrowth = 2;
 
 // Width of the first layer's input, the trunk and the heads of one network.
 struct NetworkShape {
@@ -165,11 +170,20 @@ MemoryEstimate estimate_memory(const RunSettings& settings, const Environment& e
     // States, order, rewards, true distribution, path counts; P_F of every state and the DP's sums;
     // per-thread evaluation tapes; the window's counts and ring.
     const double states = n * (state_width * kInt + kIndex + 1 + 3 * kDouble + kInt);
-    const double exact =
-        n * (actions * kFloat + 2 * kDouble) + threads * std::min(kExactChunkRows, n) * forward_row_floats * kFloat;
+    const double exact = n * (actions * kFloat + 2 * kDouble) +
+                         kArenaGrowth * threads * std::min(kExactChunkRows, n) * forward_row_floats * kFloat;
     const double window = n * kIndex + std::min<double>(double(settings.window), 1e12) * kIndex;
     estimate.parts.push_back({"enumeration and exact evaluation", size_flags(settings), states + exact});
     estimate.parts.push_back({"visit window", flag_value(settings, "window"), window});
+  }
+
+  if (has_test_set_rank_correlation(env)) {
+    // K fill orders of each of the M test states (backward actions, length, weight), and per thread a
+    // value tape over a chunk of rows (P_F, and P_B for the fill orders drawn from P_B).
+    const double pairs = double(env.test_states().rows()) * kDefaultBackwardSamples;
+    const double pair_bytes = double(env.max_trajectory_length()) * kInt + kInt + kDouble;
+    const double tapes = kArenaGrowth * threads * kLikelihoodChunkRows * row_floats * kFloat;
+    estimate.parts.push_back({"test-set rank correlation", size_flags(settings), pairs * pair_bytes + tapes});
   }
 
   // Replay: transitions (state, next state, action, done, reward, priority, sum tree) for the DQN

@@ -11,6 +11,7 @@
 //   block tapes            values and gradients of every node for a block's rows (--batch, --hidden)
 //   rollout                the batch's states and actions, staged and final (--batch)
 //   enumeration            all states, exact P_T by dynamic programming, the visit window (environment size)
+//   rank correlation       BitSeq's test-set log P_T estimates: fill orders and evaluation tapes (--n, --k)
 //   replay                 terminal objects or transitions kept for replay (--replay-capacity)
 //   sampled trajectories   `gfn sample` and `gfn eval` only: the trajectories drawn at once (--n)
 //
