@@ -98,11 +98,11 @@ void add_baseline_command(CLI::App& app) {
       "are those of gfn train.");
   command->add_option("sampler", options->kind, "mcmc or random")->required()->check(CLI::IsMember({"mcmc", "random"}));
   add_setting_flags(command, options->settings, baseline_setting);
-  command->add_option("--budget", options->config.budget, "Reward calls to spend")->capture_default_str();
-  command->add_option("--eval-every", options->config.eval_every, "Reward calls between metrics rows")
-      ->capture_default_str();
-  command->add_option("--chains", options->config.chains, "mcmc: chains run side by side; random: objects per draw")
-      ->capture_default_str();
+  add_number_option(command, "--budget", options->config.budget, "Reward calls to spend", 1, INFINITY);
+  add_number_option(command, "--eval-every", options->config.eval_every, "Reward calls between metrics rows", 1,
+                    INFINITY);
+  add_number_option(command, "--chains", options->config.chains,
+                    "mcmc: chains run side by side; random: objects per draw", 1, INFINITY);
   command->add_option("--out", options->out, "Write metrics.csv (one row per evaluation) here");
   command->add_flag("--json", options->json, "Print one JSON summary (the last row) on stdout");
   command->callback([command, options] { run_baseline_command(*command, *options); });

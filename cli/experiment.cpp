@@ -10,6 +10,7 @@
 // --iters and --eval-every shorten a protocol (e.g. a smoke run in CI). A run already finished in its
 // directory (same configuration) is read back, not trained again.
 #include <cmath>
+#include <limits>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -21,6 +22,7 @@
 #include "cli/output.hpp"
 #include "cli/svg.hpp"
 #include "cli/run_report.hpp"
+#include "cli/settings_flags.hpp"
 #include "core/files.hpp"
 #include "core/session.hpp"
 #include "core/parallel.hpp"
@@ -231,12 +233,12 @@ void add_experiment_command(CLI::App& app) {
   command->add_option("--pb", options->backward, "Backward policies (uniform, maxent, learned, tlm, pessimistic)")
       ->delimiter(',')
       ->capture_default_str();
-  command->add_option("--seeds", options->seeds, "Seeds")->delimiter(',')->capture_default_str();
+  add_number_list_option(command, "--seeds", options->seeds, "Seeds", 0, INFINITY);
   command->add_option("--rewards", options->rewards, "HyperGrid reward presets")->delimiter(',')->capture_default_str();
-  command->add_option("--iters", options->iterations, "Iterations per run (default: the protocol's)");
-  command->add_option("--eval-every", options->eval_every,
-                      "Iterations between metrics (default: the protocol's); exploration: reward calls (default: "
-                      "budget / 100)");
+  add_number_option(command, "--iters", options->iterations, "Iterations per run (0: the protocol's)", 0, INFINITY);
+  add_number_option(command, "--eval-every", options->eval_every,
+                    "Iterations between metrics (0: the protocol's); exploration: reward calls (0: budget / 100)", 0,
+                    std::numeric_limits<int>::max());
   command->add_option("--envs", options->envs, "exploration: hypergrid-hard (20^4, 256 modes), hypergrid-8x8 "
                       "(R0 1e-3, 4 modes), bitseq (n=120, k=8, 60 modes)")
       ->delimiter(',')
@@ -245,10 +247,10 @@ void add_experiment_command(CLI::App& app) {
                       "exploration: tb, tb-replay, tb-ls, db (trained), mcmc, random (baselines)")
       ->delimiter(',')
       ->capture_default_str();
-  command->add_option("--budget", options->budget, "exploration: reward calls per run")->capture_default_str();
-  command->add_option("--threads", options->threads,
-                      "Cores (0: all): parallel runs of one core each, or every core per run when runs < cores")
-      ->capture_default_str();
+  add_number_option(command, "--budget", options->budget, "exploration: reward calls per run", 1, INFINITY);
+  add_number_option(command, "--threads", options->threads,
+                    "Cores (0: all): parallel runs of one core each, or every core per run when runs < cores", 0,
+                    4096);
   command->add_option("--out", options->out, "Output directory")->capture_default_str();
   command->callback([options] { run_experiment(*options); });
 }

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -104,7 +105,7 @@ RunSettings training_settings(const ExplorationEnv& env, const std::string& meth
   const int64_t calls_per_iteration = fresh * (settings.ls_backtrack > 0 ? 1 + settings.ls_rounds : 1) + uniform;
   // budget / calls rounded up, without the overflow of budget + calls - 1 near the largest budget
   settings.iters = std::max<int64_t>(1, budget / calls_per_iteration + (budget % calls_per_iteration != 0));
-  settings.eval_every = int(std::max<int64_t>(1, eval_every / calls_per_iteration));
+  settings.eval_every = int(std::clamp<int64_t>(eval_every / calls_per_iteration, 1, std::numeric_limits<int>::max()));
   settings.exact_every = int(std::min<int64_t>(settings.iters, 1 << 30));  // exact metrics at the end only
   settings.corr_every = settings.exact_every;
   return settings;

@@ -100,8 +100,8 @@ CLI::App* add_use_command(CLI::App& app, const std::string& name, const std::str
   CLI::App* command = app.add_subcommand(name, description);
   // Not checked here: the checkpoint reader refuses a missing or unusable file (a runtime failure).
   command->add_option("--checkpoint", options.checkpoint, "checkpoint.bin written by gfn train --out")->required();
-  command->add_option("--n", options.n, "Number of samples")->check(CLI::Range(1, 100000000))->capture_default_str();
-  command->add_option("--seed", options.seed, "Sampling seed")->capture_default_str();
+  add_number_option(command, "--n", options.n, "Number of samples", 1, 1e8);
+  add_number_option(command, "--seed", options.seed, "Sampling seed", 0, INFINITY);
   command->add_flag("--json", options.json, "Print JSON on stdout");
   add_setting_flags(command, options.local, [](const Setting& setting) { return setting.key == "max_memory"; });
   return command;

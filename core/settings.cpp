@@ -341,37 +341,60 @@ std::string Setting::value_text(const RunSettings& settings) const {
   return std::visit([&](auto member) { return text_of(settings.*member); }, field);
 }
 
-void Setting::set_from_text(RunSettings& settings, const std::string& text) const {
-  auto malformed = [&] { return std::invalid_argument(flag() + ": malformed value '" + text + "'"); };
-  auto out_of_range = [&](auto zero) {
-    return std::invalid_argument(flag() + ": " + text + " is out of range (" + accepted_values<decltype(zero)>(check) +
-                                 ")");
+template <typename T>
+T parse_number(const std::string& flag, const std::string& text, const SettingCheck& check) {
+  auto out_of_range = [&] {
+    return std::invalid_argument(flag + ": " + text + " is out of range (" + accepted_values<T>(check) + ")");
   };
+  char* end = nullptr;
+  errno = 0;
+  T value;
+  if constexpr (std::is_same_v<T, double>) value = text == "auto" ? NAN : std::strtod(text.c_str(), &end);
+  else if constexpr (std::is_same_v<T, uint64_t>) value = std::strtoull(text.c_str(), &end, 10);
+  else {
+    const long long wide = std::strtoll(text.c_str(), &end, 10);
+    if (wide < std::numeric_limits<T>::min() || wide > std::numeric_limits<T>::max()) errno = ERANGE;
+    value = T(wide);
+  }
+  const bool automatic = std::is_same_v<T, double> && text == "auto";
+  const bool whole = !text.empty() && end != nullptr && *end == '\0';
+  const bool negative_unsigned = std::is_same_v<T, uint64_t> && whole && text[0] == '-';
+  if (!automatic && whole && (errno == ERANGE || negative_unsigned)) throw out_of_range();
+  if (!automatic && (!whole || errno != 0)) throw std::invalid_argument(flag + ": malformed value '" + text + "'");
+  return value;
+}
+
+template <typename T>
+T parse_number_within(const std::string& flag, const std::string& text, const SettingCheck& check) {
+  const T value = parse_number<T>(flag, text, check);
+  const double number = double(value);
+  if ((check.low_open ? number > check.low : number >= check.low) &&
+      (check.high_open ? number < check.high : number <= check.high))
+    return value;
+  throw std::invalid_argument(flag + ": " + text + " is out of range (" + accepted_values<T>(check) + ")");
+}
+
+#define GFN_PARSE_NUMBER(T)                                                              \
+  template T parse_number<T>(const std::string&, const std::string&, const SettingCheck&); \
+  template T parse_number_within<T>(const std::string&, const std::string&, const SettingCheck&);
+GFN_PARSE_NUMBER(int)
+GFN_PARSE_NUMBER(int64_t)
+GFN_PARSE_NUMBER(uint64_t)
+GFN_PARSE_NUMBER(double)
+#undef GFN_PARSE_NUMBER
+
+void Setting::set_from_text(RunSettings& settings, const std::string& text) const {
   std::visit(
       [&](auto member) {
         using T = std::decay_t<decltype(settings.*member)>;
         if constexpr (std::is_same_v<T, std::string>) {
           settings.*member = text;
         } else if constexpr (std::is_same_v<T, bool>) {
-          if (text != "0" && text != "1" && text != "true" && text != "false") throw malformed();
+          if (text != "0" && text != "1" && text != "true" && text != "false")
+            throw std::invalid_argument(flag() + ": malformed value '" + text + "'");
           settings.*member = text == "1" || text == "true";
         } else {
-          char* end = nullptr;
-          errno = 0;
-          T value;
-          if constexpr (std::is_same_v<T, double>) value = text == "auto" ? NAN : std::strtod(text.c_str(), &end);
-          else if constexpr (std::is_same_v<T, uint64_t>) value = std::strtoull(text.c_str(), &end, 10);
-          else {
-            const long long wide = std::strtoll(text.c_str(), &end, 10);
-            if (wide < std::numeric_limits<T>::min() || wide > std::numeric_limits<T>::max()) errno = ERANGE;
-            value = T(wide);
-          }
-          const bool automatic = std::is_same_v<T, double> && text == "auto";
-          const bool whole = !text.empty() && end != nullptr && *end == '\0';
-          const bool negative_unsigned = std::is_same_v<T, uint64_t> && whole && text[0] == '-';
-          if (!automatic && whole && (errno == ERANGE || negative_unsigned)) throw out_of_range(T());
-          if (!automatic && (!whole || errno != 0)) throw malformed();
-          settings.*member = value;
+          settings.*member = parse_number<T>(flag(), text, check);
         }
       },
       field);

@@ -160,4 +160,14 @@ double default_dqn_lambda(const std::string& loss, double munchausen_alpha);
 // The shortest of 15 or 17 significant digits that reads back as the same double ("auto" for NaN).
 std::string format_setting(double value);
 
+// Reads `text` as a T (int, int64_t, uint64_t; double, with "auto" for NaN) for `flag`, the parser of
+// every numeric setting. Throws std::invalid_argument: "--flag: malformed value 'x'", or for a number T
+// cannot hold, "--flag: x is out of range (an integer from 1 to 2^63 - 1)", giving what `check` accepts.
+// The value is not checked against `check` here (validate() does); parse_number_within also refuses a
+// value outside `check`'s interval with that same range error.
+template <typename T>
+T parse_number(const std::string& flag, const std::string& text, const SettingCheck& check);
+template <typename T>
+T parse_number_within(const std::string& flag, const std::string& text, const SettingCheck& check);
+
 }  // namespace gfn

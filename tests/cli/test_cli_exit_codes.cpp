@@ -60,7 +60,17 @@ TEST_CASE("cli: usage errors exit with 2 and name the command's --help") {
   for (const Case& c : train_cases) check_exit(c, 2, "(see gfn train --help)");
   check_exit({"info --env maze", "--env: unknown value 'maze'"}, 2, "(see gfn info --help)");
   check_exit({"sample", "--checkpoint is required"}, 2, "(see gfn sample --help)");
-  check_exit({"eval --checkpoint x --n 0", "--n"}, 2, "(see gfn eval --help)");
+  check_exit({"eval --checkpoint x --n 0", "--n: 0 is out of range (an integer from 1 to 100000000)"}, 2,
+             "(see gfn eval --help)");
+  // Number flags outside the settings table use its parser: never clamped to their type.
+  check_exit({"sample --checkpoint x --seed -1", "--seed: -1 is out of range (an integer from 0 to 2^64 - 1)"}, 2,
+             "(see gfn sample --help)");
+  check_exit({"baseline mcmc --budget 99999999999999999999",
+              "--budget: 99999999999999999999 is out of range (an integer from 1 to 2^63 - 1)"},
+             2, "(see gfn baseline --help)");
+  check_exit({"experiment hypergrid-tlm --seeds 0,18446744073709551616",
+              "--seeds: 18446744073709551616 is out of range (an integer from 0 to 2^64 - 1)"},
+             2, "(see gfn experiment --help)");
   check_exit({"frobnicate", "unknown command 'frobnicate'"}, 2, "(see gfn --help)");
   check_exit({"", "subcommand"}, 2, "(see gfn --help)");
 }
