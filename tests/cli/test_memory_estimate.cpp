@@ -80,7 +80,7 @@ TEST_CASE("cli: the memory estimate is within a factor of 3 of the peak resident
   // 160000 states, a TLM P_B network over the whole batch, the soft-DQN replay buffer, BitSeq's test-set
   // rank correlation over 4096 actions (without it in the estimate, 0.16x). The estimate
   // counts tapes at the longest trajectories; these short runs of an untrained policy have shorter ones,
-  // hence estimates above the peak. Measured (release, 1 thread): 1.0x, 1.3x, 1.5x, 0.9x, 1.4x.
+  // hence estimates above the peak. Measured (release, 1 thread): 1.2x, 1.4x, 1.9x, 0.9x, 1.4x.
   const char* const runs[] = {
       "--hidden 1024 --batch 64 --iters 3 --eval-every 3",
       "--env hypergrid --ndim 4 --height 20 --iters 2 --eval-every 2",
