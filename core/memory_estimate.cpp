@@ -179,10 +179,10 @@ MemoryEstimate estimate_memory(const RunSettings& settings, const Environment& e
 
   if (has_test_set_rank_correlation(env)) {
     // K fill orders of each of the M test states (backward actions, length, weight), and per thread a
-    // value tape over a chunk of rows (P_F, and P_B for the fill orders drawn from P_B).
+    // value tape over a chunk of rows (the P_F network's layers and logits).
     const double pairs = double(env.test_states().rows()) * kDefaultBackwardSamples;
     const double pair_bytes = double(env.max_trajectory_length()) * kInt + kInt + kDouble;
-    const double tapes = kArenaGrowth * threads * kLikelihoodChunkRows * row_floats * kFloat;
+    const double tapes = kArenaGrowth * threads * kLikelihoodChunkRows * networks.front().row_floats() * kFloat;
     estimate.parts.push_back({"test-set rank correlation", size_flags(settings), pairs * pair_bytes + tapes});
   }
 

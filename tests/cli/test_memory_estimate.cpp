@@ -78,9 +78,9 @@ std::vector<std::string> split(const std::string& text) {
 TEST_CASE("cli: the memory estimate is within a factor of 3 of the peak resident memory of real runs") {
   // Runs whose memory is dominated by different parts: parameters and block tapes, the enumeration of
   // 160000 states, a TLM P_B network over the whole batch, the soft-DQN replay buffer, BitSeq's test-set
-  // rank correlation over 4096 actions (without it in the estimate, 0.16x). The estimate
+  // rank correlation over 4096 actions (without it in the estimate, 0.3x). The estimate
   // counts tapes at the longest trajectories; these short runs of an untrained policy have shorter ones,
-  // hence estimates above the peak. Measured (release, 1 thread): 1.2x, 1.4x, 1.9x, 0.9x, 1.4x.
+  // hence estimates above the peak. Measured (release, 1 thread): 1.2x, 1.1x, 1.9x, 0.9x, 1.1x.
   const char* const runs[] = {
       "--hidden 1024 --batch 64 --iters 3 --eval-every 3",
       "--env hypergrid --ndim 4 --height 20 --iters 2 --eval-every 2",
