@@ -86,6 +86,7 @@ void product(ConstMatrixMap<Scalar> a, ConstMatrixMap<Scalar> b, MatrixMap<Scala
     blocked_product<Scalar, LhsOrder, RhsOrder>(a, b, c, depth, 0, cols, workspace);
     return;
   }
+#ifdef _OPENMP  // else split_parts() is 1
   const Eigen::Index unit = cols > kColsBlock ? kColsBlock : kPanel;
   const Eigen::Index width = (cols / parts + unit - 1) / unit * unit;
 #pragma omp parallel num_threads(parts)
@@ -97,6 +98,7 @@ void product(ConstMatrixMap<Scalar> a, ConstMatrixMap<Scalar> b, MatrixMap<Scala
     if (count > 0)
       blocked_product<Scalar, LhsOrder, RhsOrder>(a, b, c, depth, first, count, part == 0 ? workspace : own_workspace);
   }
+#endif
 }
 
 }  // namespace
