@@ -9,7 +9,7 @@
 // (docs/performance.md). Relies on Eigen 3.4 internals (level3_blocking, general_matrix_matrix_product).
 //
 // Called outside an OpenMP parallel region, a product of at least 4 MFLOP is split by output columns
-// over the OpenMP threads (so a single block of a batch still uses both cores), at boundaries where
+// over the OpenMP threads (a single block of a batch is not parallel otherwise), at boundaries where
 // the kernel starts a new register panel anyway: every entry is computed exactly as on one thread.
 // Thread contract: one workspace per thread (each tape owns one); the helper threads of a split
 // product pack into their own thread-local workspaces.
