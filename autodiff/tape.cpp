@@ -243,12 +243,13 @@ template <typename Scalar>
 NodeId Tape<Scalar>::linear(NodeId x, NodeId weight, NodeId bias, const Scalar* const* given_rows) {
   assert(cols(x) == rows(weight));
   assert(rows(bias) == 1 && cols(bias) == cols(weight));
-  const NodeId id = new_node(rows(x), cols(weight), &Tape::linear_backward, x, weight, bias);
   const int n_rows = rows(x), n_inputs = cols(x), n_outputs = cols(weight);
-  auto y = out(id);
-  const auto input = value(x);
   int n_missing = 0;
   for (int r = 0; r < n_rows; ++r) n_missing += given_rows[r] == nullptr;
+  if (n_missing == n_rows) return linear(x, weight, bias);  // nothing given: no gather and scatter
+  const NodeId id = new_node(n_rows, n_outputs, &Tape::linear_backward, x, weight, bias);
+  auto y = out(id);
+  const auto input = value(x);
   missing_inputs_.resize(size_t(n_missing) * n_inputs);
   missing_outputs_.resize(size_t(n_missing) * n_outputs);
   MatrixMap<Scalar> missing_x(missing_inputs_.data(), n_missing, n_inputs);

@@ -65,7 +65,7 @@ Phases measure(Trainer& trainer) {
     phases.backward += result.times.backward;
     phases.optimizer += result.times.optimizer;
     transitions += result.transitions;
-    passes += 3.0 * result.rows + (result.rows - result.reused_rows);
+    passes += bench::forward_passes(result);
     ++iterations;
     elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   }

@@ -1,5 +1,6 @@
-// Helpers shared by the benchmark programs: medians, and the raw GEMM throughput that "fraction of
-// raw GEMM" figures divide by (buffers staggered like the tape's arena, docs/performance.md).
+// Helpers shared by the benchmark programs: medians, the forward passes a training step does, and the
+// raw GEMM throughput that "fraction of raw GEMM" figures divide by (buffers staggered like the tape's
+// arena, docs/performance.md).
 #pragma once
 
 #include <algorithm>
@@ -7,12 +8,19 @@
 #include <vector>
 
 #include "autodiff/matrix.hpp"
+#include "core/trainer.hpp"
 
 namespace gfn::bench {
 
 inline double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   return values[values.size() / 2];
+}
+
+// Forward-pass equivalents of one training step over its evaluated states: F in the rollout, 2F in
+// backward, and F in the loss for every row it did not take from the rollout (core/forward_record.hpp).
+inline double forward_passes(const IterationResult& result) {
+  return 3.0 * result.rows + (result.rows - result.reused_rows);
 }
 
 // Raw single-thread GEMM throughput of (rows x 256) * (256 x 256) in GFLOP/s (median of 5 x 0.1 s).

@@ -59,7 +59,7 @@ struct Timed {
     for (int i = 0; i < iterations; ++i) {
       const IterationResult result = trainer.step();
       transitions += result.transitions;
-      passes += 3.0 * result.rows + (trainer.config().recompute_logprobs ? result.rows : result.rows - result.reused_rows);
+      passes += bench::forward_passes(result);
       times.rollout += result.times.rollout;
       times.loss_forward += result.times.loss_forward;
       times.backward += result.times.backward;
