@@ -62,7 +62,7 @@ int MetropolisHastings::terminal_children(const int32_t* parent, const int32_t* 
   scratch.mask.resize(std::max(env_.n_actions(), env_.n_backward_actions()));
   env_.forward_mask(parent, scratch.mask.data());
   scratch.candidates.clear();
-  std::vector<int32_t> child(width);
+  std::vector<int32_t>& child = scratch.child;
   for (int action = 0; action < env_.n_actions(); ++action) {
     if (!scratch.mask[action] || action == env_.exit_action()) continue;
     child.assign(parent, parent + width);
@@ -79,7 +79,8 @@ int MetropolisHastings::neighbour_count(const int32_t* x, Scratch& scratch) cons
   env_.backward_mask(x, scratch.mask.data());
   int n_parents = 0;
   scratch.parent.resize(width);
-  std::vector<int32_t> parents;
+  std::vector<int32_t>& parents = scratch.parents;
+  parents.clear();
   for (int action = 0; action < env_.n_backward_actions(); ++action) {
     if (!scratch.mask[action]) continue;
     if (sibling_moves_) {  // c(x) = number of parents
@@ -123,8 +124,18 @@ int MetropolisHastings::propose(const int32_t* x, int32_t* y, Rng& rng, Scratch&
 
 void MetropolisHastings::step() {
   const int width = env_.state_width();
-  scratch_.resize(max_threads());
-  std::vector<uint8_t> accepted(n_chains_, 0);
+  if (int(scratch_.size()) < max_threads()) {  // room for the largest neighbourhood, so steps allocate nothing
+    scratch_.resize(max_threads());
+    const size_t moves = size_t(env_.n_actions()) + size_t(env_.n_backward_actions());
+    for (Scratch& scratch : scratch_) {
+      scratch.mask.reserve(moves);
+      scratch.candidates.reserve(moves * width);
+      scratch.parents.reserve(size_t(env_.n_backward_actions()) * width);
+      scratch.parent.reserve(width);
+      scratch.child.reserve(width);
+    }
+  }
+  accepted_now_.assign(n_chains_, 0);
   parallel_for(n_chains_, [&](int64_t chain) {
     Scratch& scratch = scratch_[thread_id()];
     Rng& rng = rngs_[chain];
@@ -141,12 +152,12 @@ void MetropolisHastings::step() {
     if (rng.uniform() < std::exp(std::min(0.0, log_acceptance))) {
       std::copy(y, y + width, x);
       log_rewards_[chain] = log_reward_y;
-      accepted[chain] = 1;
+      accepted_now_[chain] = 1;
     }
   });
   for (int chain = 0; chain < n_chains_; ++chain) {
     reward_calls_ += proposed_[chain];
-    accepted_ += accepted[chain];
+    accepted_ += accepted_now_[chain];
   }
 }
 

@@ -53,7 +53,8 @@ class MetropolisHastings {
   struct Scratch {
     std::vector<uint8_t> mask;
     std::vector<int32_t> candidates;  // neighbours of x, rows of S
-    std::vector<int32_t> parent;
+    std::vector<int32_t> parent, child;  // S each
+    std::vector<int32_t> parents;         // terminal parents of x, rows of S
   };
   // Writes a uniform neighbour of x into y and returns c(x), or returns 0 (no neighbour).
   int propose(const int32_t* x, int32_t* y, Rng& rng, Scratch& scratch) const;
@@ -66,8 +67,8 @@ class MetropolisHastings {
   std::vector<Rng> rngs_;
   std::vector<int32_t> states_, proposals_;
   std::vector<double> log_rewards_;
-  std::vector<uint8_t> proposed_;
-  std::vector<Scratch> scratch_;  // one per thread
+  std::vector<uint8_t> proposed_, accepted_now_;  // per chain, last step()
+  std::vector<Scratch> scratch_;                  // one per thread; grown once, so steps allocate nothing
   int64_t reward_calls_ = 0, accepted_ = 0;
 };
 

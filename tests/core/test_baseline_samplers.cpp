@@ -1,6 +1,6 @@
 // Baseline samplers: Metropolis-Hastings chains reach p = R/Z (the final states of many independent
 // chains, each count within 5 binomial sigmas) with step moves (HyperGrid) and sibling moves (BitSeq);
-// chains are bit-identical on 1 and 2 threads; uniform guessing is uniform over terminal objects (5 sigma).
+// chains are bit-identical on 1 and 2 threads and step without allocating; uniform guessing is uniform over terminal objects (5 sigma).
 #include <doctest/doctest.h>
 
 #include <vector>
@@ -9,6 +9,7 @@
 #include "envs/bitseq.hpp"
 #include "envs/enumeration.hpp"
 #include "envs/hypergrid.hpp"
+#include "support/allocation_counter.hpp"
 #include "support/core_fixtures.hpp"
 #include "support/statistics.hpp"
 
@@ -58,6 +59,24 @@ TEST_CASE("core: MCMC chains are bit-identical on 1 and 2 threads") {
     CHECK(mcmc.reward_calls() == 16 * 201);  // every grid state has a neighbour
   }
   CHECK(one == two);
+}
+
+TEST_CASE("core: MCMC steps allocate nothing (step moves on HyperGrid, sibling moves on BitSeq)") {
+  if (!testing::allocation_counting_available()) {
+    MESSAGE("skipped: allocation counting is not available in this build (sanitizer owns malloc)");
+    return;
+  }
+  const HyperGrid grid(3, 8, "hard");
+  const BitSeq bitseq(24, 4, {"000011110000111100001111", "111100001111000011110000"}, 2.0, 6);
+  for (const Environment* env : {static_cast<const Environment*>(&grid), static_cast<const Environment*>(&bitseq)}) {
+    CAPTURE(env->name());
+    MetropolisHastings mcmc(*env, 16, 7);
+    mcmc.step();  // sizes the buffers once
+    const int64_t before = testing::allocation_count();
+    for (int t = 0; t < 300; ++t) mcmc.step();
+    CHECK(testing::allocation_count() - before == 0);
+    CHECK(mcmc.accepted() > 0);
+  }
 }
 
 TEST_CASE("core: uniform guessing is uniform over terminal objects (grid by index, BitSeq by walk; 5 sigma)") {
