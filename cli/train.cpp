@@ -1,12 +1,17 @@
 // `gfn train`: parses the flags of the settings table, runs a training session (core/session.hpp),
 // optionally resuming from a checkpoint, and prints a summary (JSON with --json). With --out the run
 // is written as it goes; SIGINT or SIGTERM stops it after the current iteration with a checkpoint and
-// exit code 130.
+// exit code 130. Built with GFN_MPI and started by mpirun, its processes train one run together
+// (core/communicator.hpp): rank 0 writes, shows progress and prints.
 #include <atomic>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -14,6 +19,10 @@
 #include "cli/output.hpp"
 #include "cli/run_report.hpp"
 #include "cli/settings_flags.hpp"
+#include "core/communicator.hpp"
+#ifdef GFN_MPI
+#include "core/mpi_communicator.hpp"
+#endif
 
 namespace gfn::cli {
 
@@ -33,54 +42,88 @@ extern "C" void request_stop(int signal_number) {
   std::signal(signal_number, SIG_DFL);
 }
 
-void run_train(const CLI::App& command, const TrainOptions& options) {
-  const std::set<std::string> given = given_settings(command);
-  RunSettings settings = options.settings;
-  Checkpoint checkpoint;
-  const bool resuming = !options.resume.empty();
-  if (resuming) {
-    checkpoint = Checkpoint::load(options.resume);
-    settings = resume_settings(from_text(checkpoint.config), options.settings, given);
-    if (settings.iters < checkpoint.iteration)
-      throw std::invalid_argument("--iters " + std::to_string(settings.iters) + " is below the checkpoint's iteration " +
-                                  std::to_string(checkpoint.iteration));
-  } else {
-    reject_inapplicable(settings, given);
-  }
-  Session session(settings);
-  if (resuming) session.restore(checkpoint);
-  if (!options.out.empty()) {
-    claim_output_directory(options.out, session.settings(), resuming, options.force);
-    session.write_to(options.out);
-  }
+// The fingerprints every process of a data-parallel run must share: its settings, where it starts
+// from, and the program itself.
+std::vector<std::pair<std::string, uint64_t>> run_fingerprints(const Session& session) {
+  const std::string settings = to_text(session.settings());
+  const FlatVector<float>& parameters = session.trainer().model().store().values();
+  const int64_t iteration = session.trainer().iteration();
+  std::ifstream binary("/proc/self/exe", std::ios::binary);
+  const std::string program((std::istreambuf_iterator<char>(binary)), std::istreambuf_iterator<char>());
+  return {{"configuration", fnv1a(settings.data(), settings.size())},
+          {"starting point (checkpoint iteration)", uint64_t(iteration)},
+          {"starting point (checkpoint parameters)",
+           fnv1a(reinterpret_cast<const char*>(parameters.data()), sizeof(float) * parameters.size())},
+          {"gfn binary", fnv1a(program.data(), program.size())}};
+}
 
-  Progress progress(session.trainer().iteration(), session.settings().iters, options.quiet);
+// One process of the run (rank 0 of 1 without MPI): every process trains; rank 0 alone writes --out,
+// shows progress and prints the summary.
+void train(const CLI::App& command, const TrainOptions& options, Communicator& processes) {
+  const bool lead = processes.rank() == 0, distributed = processes.size() > 1;
+  const bool resuming = !options.resume.empty();
+  std::unique_ptr<Session> started;
+  std::exception_ptr failure;  // with other processes: kept until they all know
+  try {
+    const std::set<std::string> given = given_settings(command);
+    RunSettings settings = options.settings;
+    Checkpoint checkpoint;
+    if (resuming) {
+      checkpoint = Checkpoint::load(options.resume);
+      settings = resume_settings(from_text(checkpoint.config), options.settings, given);
+      if (settings.iters < checkpoint.iteration)
+        throw std::invalid_argument("--iters " + std::to_string(settings.iters) +
+                                    " is below the checkpoint's iteration " + std::to_string(checkpoint.iteration));
+    } else {
+      reject_inapplicable(settings, given);
+    }
+    started = std::make_unique<Session>(settings);
+    if (resuming) started->restore(checkpoint);
+    if (lead && !options.out.empty()) {
+      claim_output_directory(options.out, started->settings(), resuming, options.force);
+      started->write_to(options.out);
+    }
+  } catch (...) {
+    if (!distributed) throw;
+    failure = std::current_exception();
+  }
+  if (distributed) {
+    require_same_everywhere(processes, started ? run_fingerprints(*started) : decltype(run_fingerprints(*started)){},
+                            failure);
+    started->set_communicator(processes);
+  }
+  Session& session = *started;
+
+  Progress progress(session.trainer().iteration(), session.settings().iters, options.quiet || !lead);
   SessionHooks hooks;
   hooks.stop = &stop_requested;
-  hooks.after_iteration = [&progress](const Session& running) {
-    const auto& history = running.history();
-    std::string status;
-    if (!history.empty()) {
-      char text[96];
-      const MetricsRow& last = history.back();
-      if (std::isfinite(last.l1_exact))
-        std::snprintf(text, sizeof(text), "train_loss %.4g  l1_exact %.4g", last.train_loss, last.l1_exact);
-      else
-        std::snprintf(text, sizeof(text), "train_loss %.4g  modes_found %lld", last.train_loss,
-                      (long long)last.modes_found);
-      status = text;
-    }
-    progress.update(running.trainer().iteration(), status);
-  };
-  hooks.status = [&progress](const std::string& what) { progress.note("evaluating: " + what); };
+  if (lead) {
+    hooks.after_iteration = [&progress](const Session& running) {
+      const auto& history = running.history();
+      std::string status;
+      if (!history.empty()) {
+        char text[96];
+        const MetricsRow& last = history.back();
+        if (std::isfinite(last.l1_exact))
+          std::snprintf(text, sizeof(text), "train_loss %.4g  l1_exact %.4g", last.train_loss, last.l1_exact);
+        else
+          std::snprintf(text, sizeof(text), "train_loss %.4g  modes_found %lld", last.train_loss,
+                        (long long)last.modes_found);
+        status = text;
+      }
+      progress.update(running.trainer().iteration(), status);
+    };
+    hooks.status = [&progress](const std::string& what) { progress.note("evaluating: " + what); };
+  }
   session.set_hooks(hooks);
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
   const bool finished = session.train();
+  processes.set_finished_together();  // every process has left train() after the same iteration
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   progress.finish();
-  if (!options.out.empty()) write_plots(session);
+  if (!options.out.empty() && lead) write_plots(session);
   if (!finished) {
     const std::string where = std::to_string(session.trainer().iteration());
     if (options.out.empty())
@@ -88,6 +131,7 @@ void run_train(const CLI::App& command, const TrainOptions& options) {
     throw Interrupted("interrupted at iteration " + where + "; checkpoint saved, continue with: gfn train --resume " +
                       options.out + "/checkpoint.bin --out " + options.out);
   }
+  if (!lead) return;
   if (options.json) {
     std::printf("%s\n", summary_json(session).c_str());
     return;
@@ -96,6 +140,39 @@ void run_train(const CLI::App& command, const TrainOptions& options) {
   if (!options.out.empty())
     std::printf("  wrote %s/{config.json, metrics.csv, checkpoint.bin, curve.svg%s}\n", options.out.c_str(),
                 std::filesystem::exists(options.out + "/heatmap.svg") ? ", heatmap.svg" : "");
+}
+
+#ifndef GFN_MPI
+// The processes an MPI launcher started, or 0.
+int launched_processes() {
+  for (const char* variable : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"})
+    if (const char* value = std::getenv(variable)) return std::atoi(value);
+  return 0;
+}
+#endif
+
+void run_train(const CLI::App& command, const TrainOptions& options) {
+#ifdef GFN_MPI
+  if (!launched_by_mpi()) return train(command, options, single_process());
+  MpiCommunicator world;
+  if (world.rank() != 0) silence_errors();
+  try {
+    train(command, options, world);
+  } catch (const std::exception& error) {
+    // Failures that every process knows of are printed by rank 0 alone; a process failing alone while
+    // others may wait for it in a collective ends the whole job.
+    if (world.size() > 1 && !world.finished_together()) {
+      std::fprintf(stderr, "gfn: error: rank %d: %s\n", world.rank(), error.what());
+      world.abort(1);
+    }
+    throw;
+  }
+#else
+  if (launched_processes() > 1)
+    throw std::invalid_argument("this gfn was built without MPI: one process per run (build the release-mpi preset "
+                                "to train across processes)");
+  train(command, options, single_process());
+#endif
 }
 
 }  // namespace

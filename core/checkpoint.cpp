@@ -12,16 +12,16 @@
 
 namespace gfn {
 
-namespace {
-
-constexpr char kMagic[8] = {'G', 'F', 'N', 'C', 'K', 'P', 'T', '1'};
-constexpr uint64_t kMaxSections = 4096;
-
 uint64_t fnv1a(const char* data, size_t size) {
   uint64_t hash = 0xcbf29ce484222325ULL;
   for (size_t i = 0; i < size; ++i) hash = (hash ^ uint8_t(data[i])) * 0x100000001b3ULL;
   return hash;
 }
+
+namespace {
+
+constexpr char kMagic[8] = {'G', 'F', 'N', 'C', 'K', 'P', 'T', '1'};
+constexpr uint64_t kMaxSections = 4096;
 
 // The unsigned integer with the same bytes as a value of 1, 4 or 8 bytes.
 template <typename T>

@@ -23,6 +23,9 @@
 
 namespace gfn {
 
+// FNV-1a 64 of bytes: the checkpoint's checksum, and the fingerprints a data-parallel run compares.
+uint64_t fnv1a(const char* data, size_t size);
+
 struct Checkpoint {
   static constexpr uint32_t kVersion = 2;
   static constexpr uint64_t kMaxFileBytes = uint64_t(1) << 36;  // 64 GiB

@@ -73,30 +73,55 @@ MetricTraits Session::metric_traits() const {
 // ---------------------------------------------------------------------------------------------
 // Training and evaluation
 
+void Session::set_communicator(Communicator& communicator) {
+  communicator_ = &communicator;
+  trainer_->set_communicator(communicator);
+}
+
 bool Session::train() {
+  const bool lead = communicator_->rank() == 0, distributed = communicator_->size() > 1;
   while (trainer_->iteration() < settings_.iters) {
-    const auto start = std::chrono::steady_clock::now();
-    const IterationResult result = trainer_->step();
-    wall_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    trajectories_ += result.trajectories;
-    transitions_ += result.transitions;
-    loss_sum_ += result.loss;
-    ++loss_count_;
-    reward_calls_ += result.reward_calls;
-    // The window measures the sampler: fresh trajectories only. Modes count every scored object.
-    if (window_) window_->add_batch(*env_, trainer_->batch(), trainer_->fresh_trajectories());
-    modes_.add_batch(*env_, trainer_->batch());
-    const std::vector<int32_t>& searched = trainer_->local_search_objects();
-    modes_.add_objects(*env_, searched.data(), int(searched.size()) / env_->state_width());
-    const int64_t iteration = trainer_->iteration();
-    const bool evaluated = iteration % settings_.eval_every == 0 || iteration == settings_.iters;
-    if (evaluated) evaluate();
-    const bool stopping = hooks_.stop != nullptr && hooks_.stop->load();
-    const bool checkpoint_due = settings_.checkpoint_every > 0 ? iteration % settings_.checkpoint_every == 0
-                                                               : evaluated;
-    if (!directory_.empty() && (checkpoint_due || stopping || iteration == settings_.iters)) save_checkpoint();
-    if (hooks_.after_iteration) hooks_.after_iteration(*this);
-    if (stopping) return trainer_->iteration() >= settings_.iters;
+    std::exception_ptr failure;  // with other processes: kept for the exchange below
+    bool stopping = false, saved = false;
+    try {
+      const auto start = std::chrono::steady_clock::now();
+      const IterationResult result = trainer_->step();
+      wall_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      trajectories_ += result.trajectories;
+      transitions_ += result.transitions;
+      loss_sum_ += result.loss;
+      ++loss_count_;
+      reward_calls_ += result.reward_calls;
+      const int64_t iteration = trainer_->iteration();
+      if (lead) {
+        // The window measures the sampler: fresh trajectories only. Modes count every scored object.
+        if (window_) window_->add_batch(*env_, trainer_->batch(), trainer_->fresh_trajectories());
+        modes_.add_batch(*env_, trainer_->batch());
+        const std::vector<int32_t>& searched = trainer_->local_search_objects();
+        modes_.add_objects(*env_, searched.data(), int(searched.size()) / env_->state_width());
+      }
+      const bool evaluated = iteration % settings_.eval_every == 0 || iteration == settings_.iters;
+      if (evaluated && lead) evaluate();
+      stopping = hooks_.stop != nullptr && hooks_.stop->load();
+      const bool checkpoint_due = settings_.checkpoint_every > 0 ? iteration % settings_.checkpoint_every == 0
+                                                                 : evaluated;
+      saved = !directory_.empty() && (checkpoint_due || iteration == settings_.iters);
+      if (saved) save_checkpoint();
+      if (hooks_.after_iteration) hooks_.after_iteration(*this);
+    } catch (...) {
+      if (!distributed) throw;
+      failure = std::current_exception();
+    }
+    if (distributed) {  // every process stops when one asks to, and fails when one failed
+      Packet mine;
+      mine.put(int64_t(stopping));
+      std::vector<Packet::Reader> parts = exchange(*communicator_, mine, failure);
+      for (Packet::Reader& part : parts) stopping = part.take<int64_t>() != 0 || stopping;
+    }
+    if (stopping) {
+      if (!saved && !directory_.empty()) save_checkpoint();
+      return trainer_->iteration() >= settings_.iters;
+    }
   }
   return true;
 }

@@ -16,6 +16,11 @@
 //   session.train();
 //   double l1 = session.history().back().l1_exact;   // NaN unless enumerable
 //
+// Data-parallel (set_communicator): every process runs the same session; the trainer shares the blocks
+// (core/trainer.hpp), and only rank 0 evaluates, keeps the history and writes the output directory (the
+// others never call write_to). A stop request or a failure on any process stops all of them after the
+// same iteration.
+//
 // Thread contract: thread-compatible; one thread drives a session (training itself uses OpenMP).
 #pragma once
 
@@ -26,6 +31,7 @@
 #include <vector>
 
 #include "core/checkpoint.hpp"
+#include "core/communicator.hpp"
 #include "core/evaluation.hpp"
 #include "core/metrics.hpp"
 #include "core/settings.hpp"
@@ -58,6 +64,8 @@ class Session {
   // run goes (see above). The directory is created if needed.
   void write_to(const std::string& directory);
   void set_hooks(SessionHooks hooks) { hooks_ = std::move(hooks); }
+  // The processes of a data-parallel run (default: this one alone); see above.
+  void set_communicator(Communicator& communicator);
 
   // Trains up to settings().iters; returns false when stopped early by hooks.stop.
   bool train();
@@ -95,6 +103,7 @@ class Session {
   int64_t loss_count_ = 0;
   std::string directory_;
   SessionHooks hooks_;
+  Communicator* communicator_ = &single_process();
 };
 
 // Refuses (std::invalid_argument) an output directory that holds a run, unless `force` (then that

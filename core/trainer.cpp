@@ -1,4 +1,5 @@
-// Trainer implementation: sample, per-block loss and backward in parallel, ordered reduction, Adam.
+// Trainer implementation: sample, per-block loss and backward in parallel (this process's blocks),
+// exchange with the other processes, ordered reduction, Adam.
 #include "core/trainer.hpp"
 
 #include <algorithm>
@@ -183,23 +184,89 @@ double Trainer::train_backward_policy() {
   return value;
 }
 
+namespace {
+// The blocks [first, end) of n_blocks that process `rank` of `size` builds: contiguous, in rank order.
+int first_block_of(int n_blocks, int rank, int size) { return int(int64_t(n_blocks) * rank / size); }
+}  // namespace
+
+void Trainer::exchange_blocks(int n_blocks, std::exception_ptr failure) {
+  block_losses_.assign(size_t(n_blocks), 0.0f);
+  block_gradients_.assign(size_t(n_blocks), nullptr);
+  for (int b = 0; b < n_blocks; ++b) block_gradients_[size_t(b)] = blocks_[b]->gradient.data();
+  if (!failure)
+    for (int b = first_block_; b < end_block_; ++b) block_losses_[size_t(b)] = blocks_[b]->tape.scalar(blocks_[b]->loss);
+  const int rank = communicator_->rank(), size = communicator_->size();
+  if (size == 1) return;
+  // This process's part: per block, its loss, then its gradient: whole, or (lazy updates) the ranges
+  // its backward wrote and their values, the rest of the block's gradient being zero.
+  const int64_t flat_size = model_.store().flat_size();
+  packet_.clear();
+  if (!failure)
+    for (int b = first_block_; b < end_block_; ++b) {
+      packet_.put(block_losses_[size_t(b)]);
+      const float* values = blocks_[b]->gradient.data();
+      if (!lazy_) {
+        packet_.put(values, size_t(flat_size));
+        continue;
+      }
+      const std::vector<FlatRange>& ranges = block_support_[size_t(b - first_block_)];
+      packet_.put(int64_t(ranges.size()));
+      packet_.put(ranges.data(), ranges.size());
+      for (const FlatRange& range : ranges) packet_.put(values + range.begin, size_t(range.end - range.begin));
+    }
+  std::vector<Packet::Reader> parts = exchange(*communicator_, packet_, failure);
+  for (int r = 0; r < size; ++r) {
+    if (r == rank) continue;
+    Packet::Reader& part = parts[size_t(r)];
+    for (int b = first_block_of(n_blocks, r, size); b < first_block_of(n_blocks, r + 1, size); ++b) {
+      block_losses_[size_t(b)] = part.take<float>();
+      if (!lazy_) {
+        block_gradients_[size_t(b)] = part.take<float>(size_t(flat_size));
+        continue;
+      }
+      const size_t n_ranges = size_t(part.take<int64_t>());
+      const FlatRange* ranges = part.take<FlatRange>(n_ranges);
+      for (size_t i = 0; i < n_ranges; ++i) {
+        const int64_t length = ranges[i].end - ranges[i].begin;
+        std::memcpy(blocks_[b]->gradient.data() + ranges[i].begin, part.take<float>(size_t(length)), sizeof(float) * size_t(length));
+        support_.push_back(ranges[i]);
+      }
+    }
+  }
+}
+
 IterationResult Trainer::step() {
   IterationResult result;
   const double rate_factor = learning_rate_factor(config_.schedule, iteration_);
   adam_.mutable_groups()[0].learning_rate = config_.learning_rate * rate_factor;
   adam_.mutable_groups()[1].learning_rate = config_.log_z_learning_rate * rate_factor;
+  // Across processes, a failure before the last exchange (on one process alone: memory, a bug) is
+  // kept and sent with the exchange, so that every process stops at the same point; in one process,
+  // and for the replicated soft-DQN learners, it is thrown at once.
+  const bool distributed = communicator_->size() > 1;
+  std::exception_ptr failure;
+  auto guarded = [&](auto&& work) {
+    if (failure) return;
+    try {
+      work();
+    } catch (...) {
+      if (!distributed || dqn_) throw;
+      failure = std::current_exception();
+    }
+  };
   auto start = Clock::now();
-  try {
-    result.reward_calls = compose_batch();
-  } catch (const NonFinitePolicy& error) {
-    throw TrainingDiverged("training diverged at iteration " + std::to_string(iteration_ + 1) + ": rollout: " +
-                           error.what());
-  }
-  const BatchCounts counts = count_batch(batch_, model_.env().exit_action());
-  const int batch_size = batch_.n_trajectories();
-  const int n_blocks = dqn_ ? 1 : (batch_size + config_.block_size - 1) / config_.block_size;
-  result.times.rollout = seconds_since(start);
-  if (model_.has_backward_network()) result.backward_loss = train_backward_policy();
+  BatchCounts counts{};
+  guarded([&] {
+    try {
+      result.reward_calls = compose_batch();
+    } catch (const NonFinitePolicy& error) {
+      throw TrainingDiverged("training diverged at iteration " + std::to_string(iteration_ + 1) + ": rollout: " +
+                             error.what());
+    }
+    counts = count_batch(batch_, model_.env().exit_action());
+    result.times.rollout = seconds_since(start);
+    if (model_.has_backward_network()) result.backward_loss = train_backward_policy();
+  });
   if (dqn_) {
     start = Clock::now();
     result.loss = dqn_->step(batch_, iteration_, adam_, blocks_[0]->gradient);
@@ -212,36 +279,68 @@ IterationResult Trainer::step() {
   }
 
   // Each block builds its loss and runs backward at once while its tape is hot in cache, unless the
-  // objective needs a batch-wide total first (two phases, see core/objective.hpp).
+  // objective needs a batch-wide total first (two phases, see core/objective.hpp). This process
+  // builds blocks [first_block_, end_block_): all of them when it is alone.
   start = Clock::now();
+  double exchange_seconds = 0;
+  const int batch_size = failure ? 0 : batch_.n_trajectories();
+  const int n_blocks = (batch_size + config_.block_size - 1) / config_.block_size;
+  first_block_ = first_block_of(n_blocks, communicator_->rank(), communicator_->size());
+  end_block_ = first_block_of(n_blocks, communicator_->rank() + 1, communicator_->size());
   const bool two_phase = blocks_[0]->objective->needs_batch_total();
   const ForwardRecord<float>* record = config_.recompute_logprobs ? nullptr : &sampler_.forward_record();
-  parallel_for(n_blocks, [&](int64_t b) {
-    Block& block = *blocks_[b];
-    const auto block_start = Clock::now();
-    const int first = int(b) * config_.block_size;
-    block.loss = block.objective->build(block.tape, &block.gradient, model_, batch_, counts, first,
-                                        std::min(config_.block_size, batch_size - first), record);
-    block.forward_seconds = seconds_since(block_start);
-    if (!two_phase) block.backward_seconds = run_backward(block);
+  guarded([&] {
+    parallel_for(end_block_ - first_block_, [&](int64_t i) {
+      Block& block = *blocks_[first_block_ + i];
+      const auto block_start = Clock::now();
+      const int first = int(first_block_ + i) * config_.block_size;
+      block.loss = block.objective->build(block.tape, &block.gradient, model_, batch_, counts, first,
+                                          std::min(config_.block_size, batch_size - first), record);
+      block.forward_seconds = seconds_since(block_start);
+      if (!two_phase) block.backward_seconds = run_backward(block);
+    });
   });
   if (two_phase) {
-    double total = 0;  // in block order, whatever the thread count
-    for (int b = 0; b < n_blocks; ++b) total += blocks_[b]->objective->block_total(blocks_[b]->tape);
-    parallel_for(n_blocks, [&](int64_t b) {
-      Block& block = *blocks_[b];
-      block.loss = block.objective->finish(block.tape, total, counts);
-      block.backward_seconds = run_backward(block);
+    double total = 0;  // in block order, whatever the thread count and the number of processes
+    if (distributed) {
+      const auto exchange_start = Clock::now();
+      packet_.clear();
+      if (!failure)
+        for (int b = first_block_; b < end_block_; ++b) packet_.put(blocks_[b]->objective->block_total(blocks_[b]->tape));
+      std::vector<Packet::Reader> parts = exchange(*communicator_, packet_, failure);
+      const int size = communicator_->size();
+      for (int r = 0; r < size; ++r)
+        for (int b = first_block_of(n_blocks, r, size); b < first_block_of(n_blocks, r + 1, size); ++b)
+          total += parts[size_t(r)].take<double>();
+      exchange_seconds += seconds_since(exchange_start);
+    } else {
+      for (int b = 0; b < n_blocks; ++b) total += blocks_[b]->objective->block_total(blocks_[b]->tape);
+    }
+    guarded([&] {
+      parallel_for(end_block_ - first_block_, [&](int64_t i) {
+        Block& block = *blocks_[first_block_ + i];
+        block.loss = block.objective->finish(block.tape, total, counts);
+        block.backward_seconds = run_backward(block);
+      });
     });
   }
   if (lazy_) {  // where the blocks' backward wrote: the rows of the tables they read, the rest whole
     support_.clear();
-    for (int b = 0; b < n_blocks; ++b) blocks_[b]->tape.gradient_support(blocks_[b]->gradient, support_);
-    merge_ranges(support_);
+    block_support_.resize(size_t(std::max(end_block_ - first_block_, 0)));
+    for (int b = first_block_; b < end_block_ && !failure; ++b) {
+      std::vector<FlatRange>& ranges = block_support_[size_t(b - first_block_)];
+      ranges.clear();
+      blocks_[b]->tape.gradient_support(blocks_[b]->gradient, ranges);
+      support_.insert(support_.end(), ranges.begin(), ranges.end());
+    }
   }
+  const auto exchange_start = Clock::now();
+  exchange_blocks(n_blocks, failure);  // other processes' blocks; their support too
+  if (distributed) exchange_seconds += seconds_since(exchange_start);
+  if (lazy_) merge_ranges(support_);
   // Ordered reduction into block 0: block 0 + block 1 + ... for every entry, whatever the thread count.
   double loss = 0;
-  for (int b = 0; b < n_blocks; ++b) loss += double(blocks_[b]->tape.scalar(blocks_[b]->loss));
+  for (int b = 0; b < n_blocks; ++b) loss += double(block_losses_[size_t(b)]);
   FlatVector<float>& gradient = blocks_[0]->gradient;
   constexpr int64_t chunk = 1 << 14;
   for (const FlatRange& range : support_) {
@@ -249,7 +348,8 @@ IterationResult Trainer::step() {
     for (int64_t first = range.begin; first < range.end; first += chunk) {
       const int64_t length = std::min(chunk, range.end - first);
       Eigen::Map<Eigen::ArrayXf> total(gradient.data() + first, length);
-      for (int b = 1; b < n_blocks; ++b) total += Eigen::Map<const Eigen::ArrayXf>(blocks_[b]->gradient.data() + first, length);
+      if (block_gradients_[0] != gradient.data()) total = Eigen::Map<const Eigen::ArrayXf>(block_gradients_[0] + first, length);
+      for (int b = 1; b < n_blocks; ++b) total += Eigen::Map<const Eigen::ArrayXf>(block_gradients_[size_t(b)] + first, length);
     }
   }
   if (!std::isfinite(loss))
@@ -264,15 +364,17 @@ IterationResult Trainer::step() {
     throw TrainingDiverged("training diverged at iteration " + std::to_string(iteration_ + 1) +
                            ": the gradient of " + parameter + " is not finite");
   }
-  // The loss region's wall time, split between forward and backward in proportion to thread time.
+  // The loss region's wall time but the exchanges, split between forward and backward in proportion
+  // to this process's thread time.
   double forward_seconds = 0, backward_seconds = 0;
-  for (int b = 0; b < n_blocks; ++b) {
+  for (int b = first_block_; b < end_block_; ++b) {
     forward_seconds += blocks_[b]->forward_seconds;
     backward_seconds += blocks_[b]->backward_seconds;
   }
-  const double loss_region = seconds_since(start);
+  const double loss_region = seconds_since(start) - exchange_seconds;
   result.times.loss_forward = loss_region * forward_seconds / std::max(forward_seconds + backward_seconds, 1e-30);
   result.times.backward = loss_region - result.times.loss_forward;
+  result.times.exchange = exchange_seconds;
 
   start = Clock::now();
   if (config_.max_gradient_norm > 0) clip_gradient_norm(gradient, config_.max_gradient_norm, support_);

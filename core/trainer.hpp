@@ -10,6 +10,13 @@
 // Deterministic: given the seed, the loss history and parameters are bit-identical on any thread
 // count (fixed blocks, per-trajectory random streams, fixed reduction order).
 //
+// Data-parallel (set_communicator, core/communicator.hpp): on P processes, each one samples the same
+// batch (the rollout, replay, local search and P_B training are replicated: the streams make them
+// identical), builds the loss and runs backward for its own contiguous range of blocks only, then the
+// processes exchange their blocks' losses and gradients (and the two-phase objectives' block totals)
+// and every one reduces them in block order and takes the same Adam step: bit-identical to one process
+// for any P. The soft-DQN learners run one block: replicated whole.
+//
 // Thread contract: thread-compatible, not thread-safe: one thread calls step() (which runs its own
 // parallel regions) and the accessors; never two threads on one Trainer. Not copyable or movable:
 // the Sampler and the SoftDqnLearner it owns hold references to its model.
@@ -26,6 +33,7 @@
 #include "core/adam.hpp"
 #include "core/backward_sampler.hpp"
 #include "core/checkpoint.hpp"
+#include "core/communicator.hpp"
 #include "core/learning_rate_schedule.hpp"
 #include "core/local_search.hpp"
 #include "core/objectives.hpp"
@@ -80,6 +88,7 @@ struct PhaseTimes {
   double loss_forward = 0;
   double backward = 0;
   double optimizer = 0;
+  double exchange = 0;  // within the loss region: waiting for and copying other processes' blocks
 };
 
 struct IterationResult {
@@ -116,6 +125,10 @@ class Trainer {
   const TerminalReplayBuffer& replay_buffer() const { return replay_buffer_; }
   SamplingOptions sampling_options(int64_t iteration) const;  // the exploration settings at an iteration
   const TrainConfig& config() const { return config_; }
+  // The processes that share the blocks (default: this one alone). Every process runs the same
+  // configuration and calls step() the same number of times.
+  void set_communicator(Communicator& communicator) { communicator_ = &communicator; }
+  const Communicator& communicator() const { return *communicator_; }
 
   // Everything training depends on (parameters, optimisers, P_B networks, recent batches, iteration),
   // so a restored trainer continues bit-identically. restore() throws on a mismatching layout.
@@ -131,6 +144,9 @@ class Trainer {
     double forward_seconds = 0, backward_seconds = 0;
   };
   double run_backward(Block& block) const;  // zeroes the block's gradient, runs backward; seconds
+  // Losses and gradients of the other processes' blocks into block_losses_ and block_gradients_
+  // (throws on every process when one failed: see exchange() in core/communicator.hpp).
+  void exchange_blocks(int n_blocks, std::exception_ptr failure);
 
   double train_backward_policy();  // returns the P_B loss
   int compose_batch();             // fresh, refined and replayed trajectories into batch_; returns reward calls
@@ -163,6 +179,13 @@ class Trainer {
   // this iteration's are not (sorted ranges); otherwise support_ is the whole buffer.
   bool lazy_ = false;
   std::vector<FlatRange> support_;
+  // Data-parallel: this process builds blocks [first_block_, end_block_) of the iteration's blocks.
+  Communicator* communicator_ = &single_process();
+  int first_block_ = 0, end_block_ = 0;
+  Packet packet_;
+  std::vector<float> block_losses_;                // per block, this iteration
+  std::vector<const float*> block_gradients_;      // per block: its own buffer or the exchanged copy
+  std::vector<std::vector<FlatRange>> block_support_;  // lazy updates: per owned block
   int64_t iteration_ = 0;
 };
 
