@@ -128,7 +128,6 @@ class Trainer {
   // The processes that share the blocks (default: this one alone). Every process runs the same
   // configuration and calls step() the same number of times.
   void set_communicator(Communicator& communicator) { communicator_ = &communicator; }
-  const Communicator& communicator() const { return *communicator_; }
 
   // Everything training depends on (parameters, optimisers, P_B networks, recent batches, iteration),
   // so a restored trainer continues bit-identically. restore() throws on a mismatching layout.
