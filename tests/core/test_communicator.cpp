@@ -83,7 +83,7 @@ class ThreadMember final : public Communicator {
 // Runs body(member) on `size` threads, one member each; returns each member's exception (or null).
 std::vector<std::exception_ptr> run_members(int size, const std::function<void(ThreadMember&)>& body) {
   ThreadGroup group(size);
-  std::vector<std::exception_ptr> failures(size_t(size));
+  std::vector<std::exception_ptr> failures(static_cast<size_t>(size));
   std::vector<std::thread> threads;
   for (int r = 0; r < size; ++r)
     threads.emplace_back([&, r] {
@@ -181,7 +181,7 @@ TEST_CASE("communicator: data-parallel training on 2 and 3 members is bit-identi
     for (int size : {2, 3}) {
       CAPTURE(loss);
       CAPTURE(size);
-      std::vector<Run> runs(size_t(size));
+      std::vector<Run> runs(static_cast<size_t>(size));
       const auto failures =
           run_members(size, [&](ThreadMember& member) { runs[size_t(member.rank())] = train(model_config, config, member); });
       for (int r = 0; r < size; ++r) {
