@@ -71,7 +71,7 @@ struct Timed {
     if (keep_shares) {
       const double total = times.rollout + times.loss_forward + times.backward + times.optimizer;
       shares = PhaseTimes{times.rollout / total, times.loss_forward / total, times.backward / total,
-                          times.optimizer / total};
+                          times.optimizer / total, 0};  // one process: no exchange
     }
   }
 };

@@ -44,7 +44,7 @@ extern "C" void request_stop(int signal_number) {
 
 // The fingerprints every process of a data-parallel run must share: its settings, where it starts
 // from, and the program itself.
-std::vector<std::pair<std::string, uint64_t>> run_fingerprints(const Session& session) {
+Fingerprints run_fingerprints(const Session& session) {
   const std::string settings = to_text(session.settings());
   const FlatVector<float>& parameters = session.trainer().model().store().values();
   const int64_t iteration = session.trainer().iteration();
@@ -88,8 +88,7 @@ void train(const CLI::App& command, const TrainOptions& options, Communicator& p
     failure = std::current_exception();
   }
   if (distributed) {
-    require_same_everywhere(processes, started ? run_fingerprints(*started) : decltype(run_fingerprints(*started)){},
-                            failure);
+    require_same_everywhere(processes, started ? run_fingerprints(*started) : Fingerprints{}, failure);
     started->set_communicator(processes);
   }
   Session& session = *started;
@@ -119,7 +118,7 @@ void train(const CLI::App& command, const TrainOptions& options, Communicator& p
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
   const bool finished = session.train();
-  processes.set_finished_together();  // every process has left train() after the same iteration
+  if (distributed) processes.set_finished_together();  // every process left train() after the same iteration
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
   progress.finish();

@@ -74,8 +74,7 @@ std::vector<Packet::Reader> exchange(Communicator& communicator, Packet& mine, s
   return parts;
 }
 
-void require_same_everywhere(Communicator& communicator, const std::vector<std::pair<std::string, uint64_t>>& fingerprints,
-                             std::exception_ptr failure) {
+void require_same_everywhere(Communicator& communicator, const Fingerprints& fingerprints, std::exception_ptr failure) {
   Packet mine;
   for (const auto& fingerprint : fingerprints) mine.put(fingerprint.second);
   std::vector<Packet::Reader> parts = exchange(communicator, mine, failure);

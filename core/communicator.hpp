@@ -109,10 +109,12 @@ class Packet {
 // The readers stay valid until `mine` is exchanged again or destroyed.
 std::vector<Packet::Reader> exchange(Communicator& communicator, Packet& mine, std::exception_ptr failure);
 
-// At the start of a run: every process passes named fingerprints (e.g. of its settings and of its
-// binary); throws std::invalid_argument on every process, naming the first one that differs from rank
-// 0's, unless all agree (or the exception of a process that failed, as exchange()).
-void require_same_everywhere(Communicator& communicator, const std::vector<std::pair<std::string, uint64_t>>& fingerprints,
-                             std::exception_ptr failure);
+// Named fingerprints of what must be the same on every process, e.g. {"configuration", hash of it}.
+using Fingerprints = std::vector<std::pair<std::string, uint64_t>>;
+
+// At the start of a run: throws std::invalid_argument on every process, naming the first rank and
+// fingerprint that differ from rank 0's, unless all agree (or the exception of a process that failed,
+// as exchange()).
+void require_same_everywhere(Communicator& communicator, const Fingerprints& fingerprints, std::exception_ptr failure);
 
 }  // namespace gfn

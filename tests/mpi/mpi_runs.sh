@@ -44,7 +44,7 @@ case $case in
     "$same_run" "$scratch/one/checkpoint.bin" "$scratch/split/checkpoint.bin" || fail "resumed under -np 3 differs"
     ;;
   failures)
-    # Divergence (replicated: every rank finds it in the reduced gradient); rank 0 alone reports it.
+    # Divergence at iteration 2 (every rank finds it: the rollout is replicated); rank 0 alone reports it.
     expect_failure 1 "training diverged at iteration 2" mpi -np 2 "$gfn" "${small[@]}" --iters 10 --lr 1e30
     # Rank 1 alone fails (its checkpoint cannot be read): rank 0 reports rank 1's message.
     expect_failure 1 "gfn: error: rank 1: " mpi -np 1 "$gfn" "${small[@]}" --iters 10 : \
