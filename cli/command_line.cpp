@@ -22,8 +22,6 @@ namespace {
 
 constexpr int kUsageError = 2, kRuntimeFailure = 1, kInterrupted = 130;
 
-bool errors_silenced = false;
-
 const char* kExitCodesHelp =
     "Exit codes: 0 success; 2 usage error (unknown flag, bad or out-of-range value; the message names the "
     "command's --help); 1 runtime failure (unreadable checkpoint, diverged run, I/O error, not enough memory); "
@@ -36,18 +34,16 @@ std::string command_name(const CLI::App& app) {
 }
 
 int usage_error(const CLI::App& app, const std::string& what) {
-  if (!errors_silenced) std::fprintf(stderr, "gfn: error: %s (see %s --help)\n", what.c_str(), command_name(app).c_str());
+  std::fprintf(stderr, "gfn: error: %s (see %s --help)\n", what.c_str(), command_name(app).c_str());
   return kUsageError;
 }
 
 int runtime_failure(const std::string& what) {
-  if (!errors_silenced) std::fprintf(stderr, "gfn: error: %s\n", what.c_str());
+  std::fprintf(stderr, "gfn: error: %s\n", what.c_str());
   return kRuntimeFailure;
 }
 
 }  // namespace
-
-void silence_errors() { errors_silenced = true; }
 
 int run_command_line(int argc, char** argv) {
   CLI::App app{"gflownet.cpp: Generative Flow Networks on the CPU", "gfn"};
@@ -81,7 +77,7 @@ int run_command_line(int argc, char** argv) {
   } catch (const CLI::ParseError& error) {
     return usage_error(app, error.what());
   } catch (const Interrupted& interrupted) {
-    if (!errors_silenced) std::fprintf(stderr, "gfn: %s\n", interrupted.what());
+    std::fprintf(stderr, "gfn: %s\n", interrupted.what());
     return kInterrupted;
   } catch (const std::invalid_argument& error) {
     return usage_error(app, error.what());

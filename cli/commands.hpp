@@ -14,10 +14,6 @@ void add_eval_command(CLI::App& app);
 void add_experiment_command(CLI::App& app);
 void add_baseline_command(CLI::App& app);
 
-// From now on failures exit with their code but print nothing: for the processes of a data-parallel
-// run but rank 0, which prints every process's failure (core/communicator.hpp).
-void silence_errors();
-
 // A run stopped by SIGINT or SIGTERM after saving what it could; `gfn` exits with 130.
 class Interrupted : public std::runtime_error {
  public:

@@ -154,17 +154,17 @@ void run_train(const CLI::App& command, const TrainOptions& options) {
 #ifdef GFN_MPI
   if (!launched_by_mpi()) return train(command, options, single_process());
   MpiCommunicator world;
-  if (world.rank() != 0) silence_errors();
   try {
     train(command, options, world);
   } catch (const std::exception& error) {
-    // Failures that every process knows of are printed by rank 0 alone; a process failing alone while
-    // others may wait for it in a collective ends the whole job.
+    // A process failing alone while others may wait for it in a collective ends the whole job.
     if (world.size() > 1 && !world.finished_together()) {
       std::fprintf(stderr, "gfn: error: rank %d: %s\n", world.rank(), error.what());
       world.abort(1);
     }
-    throw;
+    // A failure every process knows of: rank 0 prints it and exits with its code, the others exit
+    // quietly with 0 (mpirun ends the job at the first non-zero exit, maybe before rank 0 printed).
+    if (world.rank() == 0) throw;
   }
 #else
   if (launched_processes() > 1)
