@@ -8,6 +8,7 @@
 //        that does not fit in memory (every other exception)
 //   130  interrupted by SIGINT or SIGTERM, after saving what the run had
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <new>
 #include <stdexcept>
@@ -45,6 +46,12 @@ int runtime_failure(const std::string& what) {
 
 }  // namespace
 
+int launched_processes() {
+  for (const char* variable : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"})
+    if (const char* value = std::getenv(variable)) return std::atoi(value);
+  return 0;
+}
+
 int run_command_line(int argc, char** argv) {
   CLI::App app{"gflownet.cpp: Generative Flow Networks on the CPU", "gfn"};
   app.set_version_flag("--version", std::string("gfn ") + GFN_VERSION);
@@ -66,6 +73,9 @@ int run_command_line(int argc, char** argv) {
         known = known || command->get_name() == argv[1];
       }
       if (!known) return usage_error(app, "unknown command '" + std::string(argv[1]) + "' (" + names + ")");
+      if (std::string(argv[1]) != "train" && launched_processes() > 1)
+        return usage_error(app, "only gfn train runs across processes (" + std::to_string(launched_processes()) +
+                                    " started by an MPI launcher)");
     }
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {

@@ -7,7 +7,6 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -140,15 +139,6 @@ void train(const CLI::App& command, const TrainOptions& options, Communicator& p
     std::printf("  wrote %s/{config.json, metrics.csv, checkpoint.bin, curve.svg%s}\n", options.out.c_str(),
                 std::filesystem::exists(options.out + "/heatmap.svg") ? ", heatmap.svg" : "");
 }
-
-#ifndef GFN_MPI
-// The processes an MPI launcher started, or 0.
-int launched_processes() {
-  for (const char* variable : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"})
-    if (const char* value = std::getenv(variable)) return std::atoi(value);
-  return 0;
-}
-#endif
 
 void run_train(const CLI::App& command, const TrainOptions& options) {
 #ifdef GFN_MPI
