@@ -54,12 +54,44 @@ Sampler::Sampler(const Model<float>& model, int block_size)
 }
 
 void Sampler::sample(int n, uint64_t seed, uint64_t iteration, const SamplingOptions& options,
-                     TrajectoryBatch& batch) {
-  sample_from(nullptr, n, seed, iteration, 0, options, batch);
+                     TrajectoryBatch& batch, const RolloutShare& share) {
+  sample_from(nullptr, n, seed, iteration, 0, options, batch, share);
+}
+
+void Sampler::exchange_staged(const RolloutShare& share, int n, std::exception_ptr failure) {
+  // Per trajectory sampled here: its index, rows, log reward, then its states (rows x S) and actions.
+  const int state_width = model_.env().state_width();
+  Packet mine;
+  if (!failure)
+    for (int i = std::min(share.first_block * block_size_, n); i < std::min(share.end_block * block_size_, n); ++i) {
+      mine.put(int64_t(i));
+      mine.put(int64_t(lengths_[i]));
+      mine.put(staged_log_rewards_[i]);
+      mine.put(staged_states_.data() + size_t(i) * max_rows_ * state_width, size_t(lengths_[i]) * state_width);
+      mine.put(staged_actions_.data() + size_t(i) * max_rows_, size_t(lengths_[i]));
+    }
+  mine.put(int64_t(-1));
+  std::vector<Packet::Reader> parts = exchange(*share.processes, mine, failure);
+  for (int r = 0; r < share.processes->size(); ++r) {
+    if (r == share.processes->rank()) continue;
+    Packet::Reader& part = parts[size_t(r)];
+    for (int64_t i = part.take<int64_t>(); i >= 0; i = part.take<int64_t>()) {
+      if (i >= n) throw std::runtime_error("exchange: a trajectory index beyond the batch");
+      const int length = int(part.take<int64_t>());
+      if (length < 1 || length > max_rows_) throw std::runtime_error("exchange: a trajectory of impossible length");
+      lengths_[size_t(i)] = length;
+      staged_log_rewards_[size_t(i)] = part.take<double>();
+      std::memcpy(staged_states_.data() + size_t(i) * max_rows_ * state_width,
+                  part.take<int32_t>(size_t(length) * state_width), sizeof(int32_t) * size_t(length) * state_width);
+      std::memcpy(staged_actions_.data() + size_t(i) * max_rows_, part.take<int>(size_t(length)),
+                  sizeof(int) * size_t(length));
+    }
+  }
 }
 
 void Sampler::sample_from(const int32_t* start_states, int n, uint64_t seed, uint64_t iteration,
-                          uint64_t first_stream, const SamplingOptions& options, TrajectoryBatch& batch) {
+                          uint64_t first_stream, const SamplingOptions& options, TrajectoryBatch& batch,
+                          const RolloutShare& share) {
   const Environment& env = model_.env();
   const int state_width = env.state_width();
   staged_states_.resize(size_t(n) * max_rows_ * state_width);
@@ -70,11 +102,20 @@ void Sampler::sample_from(const int32_t* start_states, int n, uint64_t seed, uin
   if (recording_) record_.reset(model_.forward_dense_widths(), n, max_rows_);
 
   const int n_blocks = (n + block_size_ - 1) / block_size_;
-  parallel_for(n_blocks, [&](int64_t block) {
-    const int first = int(block) * block_size_;
-    sample_block(start_states, first, std::min(block_size_, n - first), seed, iteration, first_stream, options,
-                 scratch_[thread_id()]);
-  });
+  const int first_block = share.processes ? std::min(share.first_block, n_blocks) : 0;
+  const int end_block = share.processes ? std::min(share.end_block, n_blocks) : n_blocks;
+  std::exception_ptr failure;
+  try {
+    parallel_for(std::max(end_block - first_block, 0), [&](int64_t i) {
+      const int first = int(first_block + i) * block_size_;
+      sample_block(start_states, first, std::min(block_size_, n - first), seed, iteration, first_stream, options,
+                   scratch_[thread_id()]);
+    });
+  } catch (...) {
+    if (!share.processes) throw;
+    failure = std::current_exception();
+  }
+  if (share.processes) exchange_staged(share, n, failure);
 
   batch.state_width = state_width;
   batch.offsets.resize(n + 1);

@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "core/communicator.hpp"
 #include "core/forward_record.hpp"
 #include "core/model.hpp"
 #include "core/trajectories.hpp"
@@ -37,6 +38,14 @@ class NonFinitePolicy : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The part of a rollout this process samples when processes share it (data-parallel training,
+// core/trainer.hpp): blocks [first_block, end_block) of block_size trajectories; the other
+// trajectories come from the other processes through exchange() (core/communicator.hpp).
+struct RolloutShare {
+  Communicator* processes = nullptr;  // null: this process samples every block
+  int first_block = 0, end_block = 0;
+};
+
 class Sampler {
  public:
   explicit Sampler(const Model<float>& model, int block_size = 16);
@@ -45,13 +54,16 @@ class Sampler {
 
   // Samples n trajectories into `batch` (its buffers are reused). Throws NonFinitePolicy (after the
   // parallel region: no exception escapes a thread).
-  void sample(int n, uint64_t seed, uint64_t iteration, const SamplingOptions& options, TrajectoryBatch& batch);
+  // With a share, only its blocks are sampled here (and recorded), and the batch is the same on every
+  // process; a failure on any process throws on all of them.
+  void sample(int n, uint64_t seed, uint64_t iteration, const SamplingOptions& options, TrajectoryBatch& batch,
+              const RolloutShare& share = {});
 
   // Continues from given states instead of s0 (local search reconstructs from an intermediate state):
   // trajectory i starts at start_states row i (n x S) and draws from Rng::stream(seed, iteration,
   // first_stream + i). Its rows begin at that state, so the batch is a set of trajectory suffixes.
   void sample_from(const int32_t* start_states, int n, uint64_t seed, uint64_t iteration, uint64_t first_stream,
-                   const SamplingOptions& options, TrajectoryBatch& batch);
+                   const SamplingOptions& options, TrajectoryBatch& batch, const RolloutShare& share = {});
 
   // One-pass training (core/forward_record.hpp): when on, sample() keeps the P_F network's dense-layer
   // values of every row it drew an action at, until the next sample(). Off by default.
@@ -70,6 +82,8 @@ class Sampler {
   };
   void sample_block(const int32_t* start_states, int first, int count, uint64_t seed, uint64_t iteration,
                     uint64_t first_stream, const SamplingOptions& options, BlockScratch& scratch);
+  // The other processes' trajectories [first, end) into the staging buffers, this process's out.
+  void exchange_staged(const RolloutShare& share, int n, std::exception_ptr failure);
 
   const Model<float>& model_;
   int block_size_;

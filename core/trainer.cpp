@@ -108,6 +108,11 @@ constexpr uint64_t kUniformDrawStreams = uint64_t(1) << 59;                     
 constexpr uint64_t kUniformWalkStreams = kUniformDrawStreams + (uint64_t(1) << 32);  // + uniform object index
 }  // namespace
 
+namespace {
+// The blocks [first, end) of n_blocks that process `rank` of `size` builds: contiguous, in rank order.
+int first_block_of(int n_blocks, int rank, int size) { return int(int64_t(n_blocks) * rank / size); }
+}  // namespace
+
 SamplingOptions Trainer::sampling_options(int64_t iteration) const {
   const double factor = learning_rate_factor(config_.exploration_schedule, iteration);
   if (factor == 1) return config_.sampling;
@@ -126,7 +131,16 @@ int Trainer::compose_batch() {
   const int n_uniform = std::min(config_.batch - 1 - n_replay,
                                  int(std::lround(config_.uniform_ratio * explore_factor * config_.batch)));
   n_fresh_ = config_.batch - n_replay - n_uniform;
-  sampler_.sample(n_fresh_, seed, iteration, sampling_options(iteration_), batch_);
+  // Across processes each samples the fresh trajectories of the loss blocks it will build (so the loss
+  // finds their forward pass recorded, as in one process), and receives the others'.
+  RolloutShare share;
+  if (communicator_->size() > 1) {
+    const int composed = n_fresh_ * (config_.local_search.backtrack > 0 ? 2 : 1) + n_uniform + n_replay;
+    const int n_blocks = (composed + config_.block_size - 1) / config_.block_size;
+    const int rank = communicator_->rank(), size = communicator_->size();
+    share = {communicator_, first_block_of(n_blocks, rank, size), first_block_of(n_blocks, rank + 1, size)};
+  }
+  sampler_.sample(n_fresh_, seed, iteration, sampling_options(iteration_), batch_, share);
   int reward_calls = n_fresh_;
   if (config_.local_search.backtrack > 0) {
     reward_calls += int(local_search_.run(batch_, config_.local_search, seed, iteration, kLocalSearchStreams, refined_));
@@ -183,11 +197,6 @@ double Trainer::train_backward_policy() {
   polyak_update(model_.target_backward_store(), model_.backward_store(), 0.25);
   return value;
 }
-
-namespace {
-// The blocks [first, end) of n_blocks that process `rank` of `size` builds: contiguous, in rank order.
-int first_block_of(int n_blocks, int rank, int size) { return int(int64_t(n_blocks) * rank / size); }
-}  // namespace
 
 void Trainer::exchange_blocks(int n_blocks, std::exception_ptr failure) {
   block_losses_.assign(size_t(n_blocks), 0.0f);

@@ -10,12 +10,13 @@
 // Deterministic: given the seed, the loss history and parameters are bit-identical on any thread
 // count (fixed blocks, per-trajectory random streams, fixed reduction order).
 //
-// Data-parallel (set_communicator, core/communicator.hpp): on P processes, each one samples the same
-// batch (the rollout, replay, local search and P_B training are replicated: the streams make them
-// identical), builds the loss and runs backward for its own contiguous range of blocks only, then the
-// processes exchange their blocks' losses and gradients (and the two-phase objectives' block totals)
-// and every one reduces them in block order and takes the same Adam step: bit-identical to one process
-// for any P. The soft-DQN learners run one block: replicated whole.
+// Data-parallel (set_communicator, core/communicator.hpp): on P processes, each one owns a contiguous
+// range of blocks. It samples the fresh trajectories of its blocks and receives the others', so every
+// process holds the same batch; replay, uniform draws, local search and the P_B step then run
+// replicated on it (the streams make them identical). It builds the loss and runs backward for its
+// own blocks only; the processes exchange their blocks' losses and gradients (and the two-phase
+// objectives' block totals), and every one reduces them in block order and takes the same Adam step:
+// bit-identical to one process for any P. The soft-DQN learners' update (one block) is replicated.
 //
 // Thread contract: thread-compatible, not thread-safe: one thread calls step() (which runs its own
 // parallel regions) and the accessors; never two threads on one Trainer. Not copyable or movable:
