@@ -6,9 +6,9 @@
 // the wait for the slower process) and in the transfer alone (the same all-gather once both are
 // ready), bytes gathered per iteration; both must end with the same parameters (checked first).
 //
-// The modelled columns: with the rollout replicated, an iteration on P processes computes its own
-// blocks (t_block each: loss forward and backward, measured on one thread here) and receives the
-// others' gradients (G bytes per block). On a link of W bytes/s the exchange stays under 10% of the
+// The modelled columns: an iteration on P processes computes its own blocks (t_block each: loss
+// forward and backward, measured on one thread here) and receives the others' gradients (G bytes per
+// block). On a link of W bytes/s the exchange stays under 10% of the
 // iteration when G / W < t_block / 9, i.e. blocks of at least 9 G / (W t_trajectory) trajectories
 // (a model: bandwidth only, no latency, no overlap; ring all-gather).
 #include <chrono>
