@@ -77,11 +77,10 @@ struct Timed {
 };
 
 TrainConfig default_config(const Environment& env, int batch) {
-  RunSettings settings;  // gfn train's defaults, resolved for this environment
+  RunSettings settings;  // gfn train's defaults for this batch (block size included), resolved for this environment
+  settings.batch = batch;
   resolve_defaults(settings, env);
-  TrainConfig config = settings.train_config();
-  config.batch = batch;
-  return config;
+  return settings.train_config();
 }
 
 void run_case(const EnvConfig& env_config, int batch, int threads, int iterations, double gemm_gflops) {

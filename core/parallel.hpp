@@ -28,6 +28,15 @@ inline int thread_id() {
 #endif
 }
 
+// True inside an OpenMP parallel region (where thread_id() numbers the innermost team).
+inline bool in_parallel() {
+#ifdef _OPENMP
+  return omp_in_parallel() != 0;
+#else
+  return false;
+#endif
+}
+
 inline void set_threads(int threads) {
 #ifdef _OPENMP
   if (threads > 0) omp_set_num_threads(threads);
@@ -48,20 +57,29 @@ std::string openmp_wait_policy();
 // variable was set, no OpenMP, or exec failed).
 void prefer_passive_openmp_waits(char** argv);
 
-// Runs body(i) for i in [0, n), one index at a time per thread (dynamic schedule), serially when
-// n < 2. An exception must not leave an OpenMP region (that terminates the process): the first one
-// thrown is kept, the remaining indices still run, and it is rethrown after the region.
+// Runs body(i) for i in [0, n), one index at a time per thread (dynamic schedule). Called outside any
+// parallel region with n < 2 or one thread allowed, it loops without entering an OpenMP region (GCC's
+// runtime allocates a team for every region, a serialized one included, and a warmed-up step must
+// allocate nothing); inside a region it opens a nested (serialized) one, so that thread_id() is 0 for
+// the body as on every other path. An exception
+// must not leave an OpenMP region (that terminates the process): the first one thrown is kept, the
+// remaining indices still run, and it is rethrown after the loop, on every path alike.
 template <typename Body>
 void parallel_for(int64_t n, Body&& body) {
   std::exception_ptr failure;
-#pragma omp parallel for schedule(dynamic, 1) if (n > 1)
-  for (int64_t i = 0; i < n; ++i) {
+  auto run = [&](int64_t i) {
     try {
       body(i);
     } catch (...) {
 #pragma omp critical(gfn_parallel_for_failure)
       if (!failure) failure = std::current_exception();
     }
+  };
+  if (!in_parallel() && (n < 2 || max_threads() < 2)) {
+    for (int64_t i = 0; i < n; ++i) run(i);
+  } else {
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t i = 0; i < n; ++i) run(i);
   }
   if (failure) std::rethrow_exception(failure);
 }
