@@ -101,7 +101,101 @@ void product(ConstMatrixMap<Scalar> a, ConstMatrixMap<Scalar> b, MatrixMap<Scala
 #endif
 }
 
+// Eigen's pieces of the product above for c = a b, both row-major: it runs as the column-major
+// product c^T = b^T a^T, so Eigen's left operand (packed by PackLeft, in panels of the kernel's
+// register height) is b, and its right operand a.
+template <typename Scalar>
+struct Kernel {
+  using Index = Eigen::Index;
+  using Traits = Eigen::internal::gebp_traits<Scalar, Scalar>;
+  using Mapper = Eigen::internal::const_blas_data_mapper<Scalar, Index, Eigen::ColMajor>;
+  using ResultMapper = Eigen::internal::blas_data_mapper<Scalar, Index, Eigen::ColMajor, Eigen::Unaligned, 1>;
+  using PackLeft = Eigen::internal::gemm_pack_lhs<Scalar, Index, Mapper, Traits::mr, Traits::LhsProgress,
+                                                  typename Traits::LhsPacket4Packing, Eigen::ColMajor>;
+  using PackRight = Eigen::internal::gemm_pack_rhs<Scalar, Index, Mapper, Traits::nr, Eigen::ColMajor>;
+  using Panels = Eigen::internal::gebp_kernel<Scalar, Scalar, Index, ResultMapper, Traits::mr, Traits::nr, false, false>;
+};
+
+// c[:, first .. first + count) += a b[:, first .. first + count) from the packed b: the loop of Eigen's
+// general_matrix_matrix_product::run (sequential case) with the same block sizes as blocked_product,
+// its packing of b replaced by a lookup. `first` is 0 or a multiple of kColsBlock.
+template <typename Scalar>
+void packed_product(ConstMatrixMap<Scalar> a, const PackedOperand<Scalar>& b, MatrixMap<Scalar> c,
+                    Eigen::Index first, Eigen::Index count, FlatVector<Scalar>& workspace) {
+  using K = Kernel<Scalar>;
+  const Eigen::Index rows = c.rows(), depth = b.rows();
+  const Eigen::Index mc = std::min(count, kColsBlock), kc = std::min(depth, kDepthBlock),
+                     nc = std::min(rows, kRowsBlock);
+  if (int64_t(workspace.size()) < int64_t(kc) * nc) workspace.resize(int64_t(kc) * nc);
+  const typename K::Mapper right(a.data(), a.cols());  // element (k, j) = a(j, k)
+  const typename K::ResultMapper result(c.data() + first, c.cols(), 1);
+  typename K::PackRight pack_right;
+  typename K::Panels panels;
+  const bool pack_right_once = mc != count && kc == depth && nc == rows;
+  for (Eigen::Index i2 = 0; i2 < count; i2 += mc) {
+    const Eigen::Index block_cols = std::min(i2 + mc, count) - i2;
+    for (Eigen::Index k2 = 0; k2 < depth; k2 += kc) {
+      const Eigen::Index block_depth = std::min(k2 + kc, depth) - k2;
+      const Scalar* packed_b = b.block(first + i2, k2, block_cols);
+      for (Eigen::Index j2 = 0; j2 < rows; j2 += nc) {
+        const Eigen::Index block_rows = std::min(j2 + nc, rows) - j2;
+        if (!pack_right_once || i2 == 0)
+          pack_right(workspace.data(), right.getSubMapper(k2, j2), block_depth, block_rows);
+        panels(result.getSubMapper(i2, j2), packed_b, workspace.data(), block_cols, block_depth, block_rows,
+               Scalar(1));
+      }
+    }
+  }
+}
+
 }  // namespace
+
+template <typename Scalar>
+void PackedOperand<Scalar>::pack(ConstMatrixMap<Scalar> b) {
+  using K = Kernel<Scalar>;
+  source_ = b.data();
+  rows_ = b.rows();
+  cols_ = b.cols();
+  packed_.resize(size_t(rows_) * cols_);
+  const typename K::Mapper left(b.data(), b.cols());  // element (i, k) = b(k, i)
+  typename K::PackLeft pack_left;
+  for (int64_t i2 = 0; i2 < cols_; i2 += kColsBlock) {
+    const int64_t block_cols = std::min<int64_t>(kColsBlock, cols_ - i2);
+    for (int64_t k2 = 0; k2 < rows_; k2 += kDepthBlock) {
+      const int64_t block_depth = std::min<int64_t>(kDepthBlock, rows_ - k2);
+      pack_left(packed_.data() + i2 * rows_ + k2 * block_cols, left.getSubMapper(i2, k2), block_depth, block_cols);
+    }
+  }
+}
+
+// Products gemm() would not run through the blocked kernel, or would split inside a column block,
+// go through gemm() itself with b's values; the rest split as product() splits them.
+template <typename Scalar>
+void gemm(ConstMatrixMap<Scalar> a, const PackedOperand<Scalar>& b, MatrixMap<Scalar> c,
+          FlatVector<Scalar>& workspace) {
+  const Eigen::Index rows = c.rows(), cols = c.cols(), depth = b.rows();
+  assert(a.rows() == rows && a.cols() == depth && b.cols() == cols);
+  const int parts = split_parts(rows, cols, depth);
+  if (small_product(rows, cols, depth) || (parts > 1 && cols <= kColsBlock)) {
+    gemm(a, false, ConstMatrixMap<Scalar>(b.source(), depth, cols), false, c, true, workspace);
+    return;
+  }
+  if (parts == 1) {
+    packed_product(a, b, c, 0, cols, workspace);
+    return;
+  }
+#ifdef _OPENMP  // else split_parts() is 1
+  const Eigen::Index width = (cols / parts + kColsBlock - 1) / kColsBlock * kColsBlock;
+#pragma omp parallel num_threads(parts)
+  {
+    static thread_local FlatVector<Scalar> own_workspace;
+    const int part = omp_get_thread_num();
+    const Eigen::Index first = std::min(cols, part * width);
+    const Eigen::Index count = part + 1 == parts ? cols - first : std::min(width, cols - first);
+    if (count > 0) packed_product(a, b, c, first, count, part == 0 ? workspace : own_workspace);
+  }
+#endif
+}
 
 template <typename Scalar>
 void gemm(ConstMatrixMap<Scalar> a, bool transpose_a, ConstMatrixMap<Scalar> b, bool transpose_b,
@@ -138,5 +232,9 @@ template void gemm(ConstMatrixMap<float>, bool, ConstMatrixMap<float>, bool, Mat
                    FlatVector<float>&);
 template void gemm(ConstMatrixMap<double>, bool, ConstMatrixMap<double>, bool, MatrixMap<double>, bool,
                    FlatVector<double>&);
+template class PackedOperand<float>;
+template class PackedOperand<double>;
+template void gemm(ConstMatrixMap<float>, const PackedOperand<float>&, MatrixMap<float>, FlatVector<float>&);
+template void gemm(ConstMatrixMap<double>, const PackedOperand<double>&, MatrixMap<double>, FlatVector<double>&);
 
 }  // namespace gfn

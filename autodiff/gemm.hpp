@@ -24,6 +24,33 @@ template <typename Scalar>
 void gemm(ConstMatrixMap<Scalar> a, bool transpose_a, ConstMatrixMap<Scalar> b, bool transpose_b,
           MatrixMap<Scalar> c, bool accumulate, FlatVector<Scalar>& workspace);
 
+// The right operand b (K x N, row-major) of products c += a b that repeat with the same b, packed once
+// in the layout Eigen's kernel reads (blocks of 480 columns by 256 rows of b, as gemm() packs them on
+// every call). A rollout multiplies the same weights by a few rows per step for tens of steps, and
+// packing a 256 x 256 weight matrix costs about a fifth of multiplying it by 16 rows
+// (docs/performance.md, section 2). The packed copy is valid while b's values do not change.
+template <typename Scalar>
+class PackedOperand {
+ public:
+  void pack(ConstMatrixMap<Scalar> b);  // keeps b's address: it must outlive this packed copy
+  const Scalar* source() const { return source_; }
+  int64_t rows() const { return rows_; }
+  int64_t cols() const { return cols_; }
+  const Scalar* block(int64_t first_col, int64_t first_row, int64_t block_cols) const {  // packed block
+    return packed_.data() + first_col * rows_ + first_row * block_cols;
+  }
+
+ private:
+  const Scalar* source_ = nullptr;
+  int64_t rows_ = 0, cols_ = 0;
+  FlatVector<Scalar> packed_;  // rows_ x cols_ values, block after block, grown only
+};
+
+// c += a b with b packed: bit for bit gemm(a, false, b, false, c, true, workspace), on the same threads.
+template <typename Scalar>
+void gemm(ConstMatrixMap<Scalar> a, const PackedOperand<Scalar>& b, MatrixMap<Scalar> c,
+          FlatVector<Scalar>& workspace);
+
 // The threads gemm() uses for an M x K x N product called here (1 inside a parallel region, without
 // OpenMP, or for products that take the small-product paths or are below the split size).
 int gemm_threads(int64_t rows, int64_t cols, int64_t depth);

@@ -234,8 +234,29 @@ NodeId Tape<Scalar>::linear(NodeId x, NodeId weight, NodeId bias) {
   const NodeId id = new_node(rows(x), cols(weight), &Tape::linear_backward, x, weight, bias);
   auto y = out(id);
   y.rowwise() = value(bias).row(0);
-  gemm(value(x), false, value(weight), false, y, true, gemm_workspace_);
+  if (const PackedOperand<Scalar>* packed = packed_weight(weight))
+    gemm(value(x), *packed, y, gemm_workspace_);
+  else
+    gemm(value(x), false, value(weight), false, y, true, gemm_workspace_);
   return id;
+}
+
+template <typename Scalar>
+void Tape<Scalar>::reuse_packed_weights(bool on) {
+  reuse_packed_ = on;
+  n_packed_ = 0;
+}
+
+template <typename Scalar>
+const PackedOperand<Scalar>* Tape<Scalar>::packed_weight(NodeId weight) {
+  if (!reuse_packed_ || nodes_[weight].kind != Kind::Parameter) return nullptr;
+  const Scalar* values = nodes_[weight].external_value;
+  for (size_t i = 0; i < n_packed_; ++i)
+    if (packed_[i].source() == values) return &packed_[i];
+  if (n_packed_ == packed_.size()) packed_.emplace_back();
+  PackedOperand<Scalar>& packed = packed_[n_packed_++];
+  packed.pack(value(weight));
+  return &packed;
 }
 
 // Rows with a given value are copied; the others are gathered, multiplied as one block and scattered.

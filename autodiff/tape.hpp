@@ -25,6 +25,7 @@
 #include <limits>
 #include <vector>
 
+#include "autodiff/gemm.hpp"
 #include "autodiff/matrix.hpp"
 #include "autodiff/parameters.hpp"
 
@@ -55,6 +56,11 @@ class Tape {
   // training reuses the rollout's forward pass, see core/forward_record.hpp). The other rows are
   // computed as by linear(); backward is linear's.
   NodeId linear(NodeId x, NodeId weight, NodeId bias, const Scalar* const* given_rows);
+  // While on, linear() packs each parameter weight the first time it multiplies it and reuses the
+  // packed copy afterwards, across clear() (autodiff/gemm.hpp, PackedOperand: same values, bit for
+  // bit). Only for a stretch in which the parameters do not change, such as one rollout; every call
+  // forgets the copies packed so far (their memory is kept).
+  void reuse_packed_weights(bool on);
   NodeId add(NodeId a, NodeId b);
   NodeId sub(NodeId a, NodeId b);
   NodeId mul(NodeId a, NodeId b);                 // elementwise
@@ -193,6 +199,11 @@ class Tape {
   std::vector<int> indices_;
   int64_t indices_end_ = 0;
   FlatVector<Scalar> gemm_workspace_;  // packing buffers of the blocked matrix products
+  // reuse_packed_weights(): copies of the weights at packed_[0 .. n_packed_), by the weight's address.
+  const PackedOperand<Scalar>* packed_weight(NodeId weight);
+  bool reuse_packed_ = false;
+  std::vector<PackedOperand<Scalar>> packed_;
+  size_t n_packed_ = 0;
   FlatVector<Scalar> missing_inputs_, missing_outputs_;  // linear() with given rows: the rows it computes
   std::vector<uint8_t> read_densely_;  // gradient_support(): per node, read by an op other than gather_rows
 };

@@ -4,11 +4,14 @@
 // at batch 32, 128 and 512, and TB on BitSeq n=120 k=8 (the papers' size, uniform P_B) at batch 16.
 // One line per scenario and batch: ms per iteration split into sample / loss / backward / optimizer,
 // transitions per second, and the FLOP rate as a fraction of the machine's raw GEMM peak (rows x 256 x
-// 256 on one thread, measured in this run, times the threads). Threads: all cores unless a number is
-// given as the first argument. Medians of 5 repetitions of at least 0.5 s after a warm-up.
+// 256 on one thread, measured in this run, times the threads). Medians of 5 repetitions of at least
+// 0.5 s after a warm-up.
+//
+//   bench_scenarios [threads] [block size]   # defaults: all cores, the batch's default blocks
 //
 // FLOPs per evaluated state: forward F once in the rollout, 2F in backward, plus F in the loss for rows
 // the rollout did not evaluate (TrainConfig::recompute_logprobs off: core/forward_record.hpp).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -79,10 +82,10 @@ Phases measure(Trainer& trainer) {
   return phases;
 }
 
-void run(const Scenario& scenario, int batch, int threads, double peak_gflops) {
+void run(const Scenario& scenario, int batch, int block_size, int threads, double peak_gflops) {
   RunSettings settings = scenario.settings;
   settings.batch = batch;
-  settings.block_size = 0;
+  settings.block_size = std::min(block_size, batch);
   auto env = make_environment(settings.env_config());
   resolve_defaults(settings, *env);
   TrainConfig config = settings.train_config();
@@ -112,11 +115,12 @@ void run(const Scenario& scenario, int batch, int threads, double peak_gflops) {
 int main(int argc, char** argv) {
   prefer_passive_openmp_waits(argv);  // as the gfn command does (docs/performance.md, section 3)
   const int threads = argc > 1 ? std::atoi(argv[1]) : max_threads();
+  const int block_size = argc > 2 ? std::atoi(argv[2]) : 0;
   const double peak = bench::raw_gemm_gflops(256);
   std::printf("threads %d; raw GEMM peak (256 x 256 x 256, 1 thread) %.1f GFLOP/s\n", threads, peak);
   for (const Scenario& scenario : {hypergrid("hypergrid small", 2, 8), hypergrid("hypergrid medium", 4, 16),
                                    hypergrid("hypergrid large", 4, 32)})
-    for (int batch : {32, 128, 512}) run(scenario, batch, threads, peak);
-  run(bitseq(), 16, threads, peak);
+    for (int batch : {32, 128, 512}) run(scenario, batch, block_size, threads, peak);
+  run(bitseq(), 16, block_size, threads, peak);
   return 0;
 }

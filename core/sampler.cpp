@@ -164,6 +164,7 @@ void Sampler::sample_block(const int32_t* start_states, int first, int count, ui
   }
   scratch.probabilities.resize(n_actions);
 
+  scratch.tape.reuse_packed_weights(true);  // the parameters stay fixed until the rollout ends
   while (!scratch.live.empty()) {
     const int n_live = int(scratch.live.size());
     scratch.live_states.resize(size_t(n_live) * state_width);
@@ -205,6 +206,7 @@ void Sampler::sample_block(const int32_t* start_states, int first, int count, ui
     }
     scratch.live.resize(still_live);
   }
+  scratch.tape.reuse_packed_weights(false);
 }
 
 }  // namespace gfn

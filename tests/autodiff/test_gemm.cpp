@@ -1,7 +1,8 @@
 // gemm(): every transpose combination, assign and accumulate, on shapes that take each of its paths
 // (coefficient-based, GEMV, empty depth, Eigen's blocked kernel with workspace buffers, including
 // sizes that split into several blocks), against plain Eigen products; the workspace is reused; and a
-// product split by columns over 2 threads is bit-identical to the same product on 1.
+// product split by columns over 2 threads is bit-identical to the same product on 1; a product with
+// its right operand packed once (PackedOperand) is bit-identical to gemm() on every path and thread count.
 #include <doctest/doctest.h>
 
 #include <cstring>
@@ -131,6 +132,54 @@ TEST_CASE("autodiff: gemm split by columns over 2 threads is bit-identical to 1 
 #pragma omp single
   inside = gemm_threads(300, 300, 300);
   CHECK(inside == 1);
+  omp_set_num_threads(previous);
+#endif
+}
+
+// c += a b through PackedOperand against gemm(), bit for bit, on `threads` threads; the packed copy is
+// reused over several row counts, as a rollout reuses it over its steps.
+template <typename Scalar>
+void check_packed(int cols, int depth, int threads) {
+#ifdef _OPENMP
+  omp_set_num_threads(threads);
+#else
+  (void)threads;
+#endif
+  const Matrix<Scalar> b = random_matrix<Scalar>(depth, cols, 2);
+  PackedOperand<Scalar> packed;
+  packed.pack(ConstMatrixMap<Scalar>(b.data(), depth, cols));
+  FlatVector<Scalar> workspace;
+  for (int rows : {1, 2, 3, 7, 16, 25, 300}) {
+    CAPTURE(rows);
+    const Matrix<Scalar> a = random_matrix<Scalar>(rows, depth, 1);
+    Matrix<Scalar> expected = random_matrix<Scalar>(rows, cols, 3);
+    Matrix<Scalar> c = expected;
+    gemm<Scalar>(ConstMatrixMap<Scalar>(a.data(), rows, depth), false, ConstMatrixMap<Scalar>(b.data(), depth, cols),
+                 false, MatrixMap<Scalar>(expected.data(), rows, cols), true, workspace);
+    gemm<Scalar>(ConstMatrixMap<Scalar>(a.data(), rows, depth), packed, MatrixMap<Scalar>(c.data(), rows, cols),
+                 workspace);
+    CHECK(std::memcmp(c.data(), expected.data(), sizeof(Scalar) * c.size()) == 0);
+  }
+}
+
+TEST_CASE("autodiff: a product with a packed right operand is bit-identical to gemm") {
+#ifdef _OPENMP
+  const int previous = omp_get_max_threads();
+#endif
+  struct Shape {
+    int cols, depth;
+  };
+  // One column block (5, 9, 256, 300), several (481, 1000, 3840); depth in one block or several (300, 600).
+  for (Shape s : {Shape{5, 256}, Shape{9, 40}, Shape{256, 256}, Shape{300, 300}, Shape{481, 256},
+                  Shape{1000, 600}, Shape{3840, 256}})
+    for (int threads : {1, 2}) {
+      CAPTURE(s.cols);
+      CAPTURE(s.depth);
+      CAPTURE(threads);
+      check_packed<float>(s.cols, s.depth, threads);
+      check_packed<double>(s.cols, s.depth, threads);
+    }
+#ifdef _OPENMP
   omp_set_num_threads(previous);
 #endif
 }
