@@ -77,6 +77,7 @@ void BackwardSampler::sample_block(const int32_t* terminal_states, int first, in
     if (!env.is_initial(object)) scratch.live.push_back(trajectory);
   }
 
+  scratch.tape.reuse_packed_weights(true);  // the parameters stay fixed until the rollout ends
   while (!scratch.live.empty()) {
     const int n_live = int(scratch.live.size());
     scratch.live_states.resize(size_t(n_live) * state_width);
@@ -107,6 +108,7 @@ void BackwardSampler::sample_block(const int32_t* terminal_states, int first, in
     }
     scratch.live.resize(still_live);
   }
+  scratch.tape.reuse_packed_weights(false);
 }
 
 }  // namespace gfn
