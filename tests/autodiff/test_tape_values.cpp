@@ -1,6 +1,7 @@
 // Tape values and gradients computed by hand (literals), algebraic identities between ops, -inf
 // handling (never NaN), gradient accumulation across backward() calls, arena reuse by clear(), and
-// where backward() writes into a gradient buffer (gradient_support).
+// where backward() writes into a gradient buffer (gradient_support), and linear() with packed weights
+// reused across clear() (reuse_packed_weights).
 // Finite-difference checks of every op are in test_tape_gradients.cpp.
 #include <doctest/doctest.h>
 
@@ -318,6 +319,31 @@ TEST_CASE("autodiff: gradient_support: gathered rows of a table, whole parameter
   tape.gradient_support(gradient, support);
   REQUIRE(support.size() == 1);
   CHECK((support[0].begin == t && support[0].end == t + 15));
+}
+
+TEST_CASE("autodiff: reuse_packed_weights: same values as linear(), packs kept across clear() until forgotten") {
+  ParameterStore<double> store;
+  const int x = testing::add_random_parameter(store, "x", 16, 64, 1);
+  const int w = testing::add_random_parameter(store, "w", 64, 40, 2);
+  const int bias = testing::add_random_parameter(store, "bias", 1, 40, 3);
+  auto product = [&](Tape<double>& tape) {
+    tape.clear();
+    return Matrix<double>(tape.value(tape.linear(tape.parameter(store, x, nullptr), tape.parameter(store, w, nullptr),
+                                                 tape.parameter(store, bias, nullptr))));
+  };
+  Tape<double> plain, packing;
+  packing.reuse_packed_weights(true);
+  const Matrix<double> before = product(plain);
+  CHECK(product(packing) == before);  // bit for bit
+  store.value(w) *= 2;  // the parameters change: the packed copy is stale until forgotten
+  const Matrix<double> after = product(plain);
+  CHECK(after != before);
+  CHECK(product(packing) == before);  // the copy packed before the change is what a rollout reuses
+  packing.reuse_packed_weights(true);
+  CHECK(product(packing) == after);
+  packing.reuse_packed_weights(false);
+  store.value(w) *= 2;
+  CHECK(product(packing) == product(plain));
 }
 
 }  // namespace
