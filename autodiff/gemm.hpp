@@ -28,7 +28,7 @@ void gemm(ConstMatrixMap<Scalar> a, bool transpose_a, ConstMatrixMap<Scalar> b, 
 // in the layout Eigen's kernel reads (blocks of 480 columns by 256 rows of b, as gemm() packs them on
 // every call). A rollout multiplies the same weights by a few rows per step for tens of steps, and
 // packing a 256 x 256 weight matrix costs about a fifth of multiplying it by 16 rows
-// (docs/performance.md, section 2). The packed copy is valid while b's values do not change.
+// (docs/performance.md, section 8). The packed copy is valid while b's values do not change.
 template <typename Scalar>
 class PackedOperand {
  public:
