@@ -543,19 +543,19 @@ NodeId Tape<Scalar>::masked_log_softmax(NodeId a, NodeId mask) {
   auto x = value(a);
   auto m = value(mask);
   auto y = out(id);
+  // Vectorised over whole rows: masked entries are selected away, or clamped to exp(<= 0) and
+  // multiplied by 0.
+  const auto valid = m.array() != Scalar(0);
   for (int r = 0; r < y.rows(); ++r) {
-    Scalar row_max = minus_infinity<Scalar>();
-    for (int c = 0; c < y.cols(); ++c)
-      if (m(r, c) != Scalar(0)) row_max = std::max(row_max, x(r, c));
-    if (row_max == minus_infinity<Scalar>()) {  // nothing valid in this row
+    const Scalar row_max =  // NaN entries are skipped, as by std::max: an all-NaN row has nothing valid
+        valid.row(r).select(x.row(r).array(), minus_infinity<Scalar>()).template maxCoeff<Eigen::PropagateNumbers>();
+    if (!(row_max > minus_infinity<Scalar>())) {  // nothing valid in this row
       y.row(r).setConstant(minus_infinity<Scalar>());
       continue;
     }
-    // Vectorised over the whole row: masked entries are clamped to exp(<= 0) and multiplied by 0.
     const Scalar total = ((x.row(r).array() - row_max).min(Scalar(0)).exp() * m.row(r).array()).sum();
     const Scalar log_normaliser = row_max + std::log(total);
-    for (int c = 0; c < y.cols(); ++c)
-      y(r, c) = m(r, c) != Scalar(0) ? x(r, c) - log_normaliser : minus_infinity<Scalar>();
+    y.row(r) = valid.row(r).select(x.row(r).array() - log_normaliser, minus_infinity<Scalar>());
   }
   return id;
 }

@@ -18,8 +18,15 @@ int draw_action(const float* logp, int n_actions, int exit_action, const Samplin
   Eigen::Map<const Eigen::ArrayXf> log_probabilities(logp, n_actions);
   Eigen::Map<Eigen::ArrayXd> weights(probabilities, n_actions);
   const bool on_policy = options.temperature == 1 && options.sf_bias == 0;
-  if (on_policy) {
-    weights = log_probabilities.cast<double>().exp();  // vectorised; invalid entries are skipped below
+  double total = 0;
+  int n_valid = 0;
+  if (on_policy) {  // exp of the valid entries only (about half of BitSeq's 3840): invalid ones are skipped below
+    for (int a = 0; a < n_actions; ++a)
+      if (logp[a] != minus_infinity) {
+        weights[a] = std::exp(double(logp[a]));
+        total += weights[a];
+        ++n_valid;
+      }
   } else {
     const double inverse_temperature = 1 / options.temperature;
     weights = log_probabilities.cast<double>() * inverse_temperature;
@@ -28,14 +35,12 @@ int draw_action(const float* logp, int n_actions, int exit_action, const Samplin
     for (int a = 0; a < n_actions; ++a)
       if (logp[a] != minus_infinity) max_logit = std::max(max_logit, weights[a]);
     weights = (weights - max_logit).exp();
+    for (int a = 0; a < n_actions; ++a)
+      if (logp[a] != minus_infinity) {
+        total += weights[a];
+        ++n_valid;
+      }
   }
-  double total = 0;
-  int n_valid = 0;
-  for (int a = 0; a < n_actions; ++a)
-    if (logp[a] != minus_infinity) {
-      total += weights[a];
-      ++n_valid;
-    }
   // p(a) = (1 - epsilon) weight(a) / total + epsilon / n_valid over the valid actions.
   double u = rng.uniform();
   int last_valid = -1;
