@@ -75,15 +75,15 @@ int split_parts(Eigen::Index rows, Eigen::Index cols, Eigen::Index depth) {
 #endif
 }
 
-// The blocked product, split by columns over `parts` threads (one serial call when parts is 1). The
-// calling thread packs into `workspace`, the others into their own thread-local one.
-template <typename Scalar, int LhsOrder, int RhsOrder>
-void product(ConstMatrixMap<Scalar> a, ConstMatrixMap<Scalar> b, MatrixMap<Scalar> c, Eigen::Index depth,
-             FlatVector<Scalar>& workspace) {
-  const Eigen::Index cols = c.cols();
-  const int parts = split_parts(c.rows(), cols, depth);
+// Runs part(first, count, workspace) on the columns [first, first + count) of a product with `cols`
+// output columns, split over split_parts() threads as described above (one call on this thread when
+// that is 1). The calling thread packs into `workspace`, the others into their own thread-local one.
+template <typename Scalar, typename Part>
+void split_by_columns(Eigen::Index rows, Eigen::Index cols, Eigen::Index depth, FlatVector<Scalar>& workspace,
+                      const Part& part) {
+  const int parts = split_parts(rows, cols, depth);
   if (parts == 1) {
-    blocked_product<Scalar, LhsOrder, RhsOrder>(a, b, c, depth, 0, cols, workspace);
+    part(0, cols, workspace);
     return;
   }
 #ifdef _OPENMP  // else split_parts() is 1
@@ -92,13 +92,21 @@ void product(ConstMatrixMap<Scalar> a, ConstMatrixMap<Scalar> b, MatrixMap<Scala
 #pragma omp parallel num_threads(parts)
   {
     static thread_local FlatVector<Scalar> own_workspace;
-    const int part = omp_get_thread_num();
-    const Eigen::Index first = std::min(cols, part * width);
-    const Eigen::Index count = part + 1 == parts ? cols - first : std::min(width, cols - first);
-    if (count > 0)
-      blocked_product<Scalar, LhsOrder, RhsOrder>(a, b, c, depth, first, count, part == 0 ? workspace : own_workspace);
+    const int index = omp_get_thread_num();
+    const Eigen::Index first = std::min(cols, index * width);
+    const Eigen::Index count = index + 1 == parts ? cols - first : std::min(width, cols - first);
+    if (count > 0) part(first, count, index == 0 ? workspace : own_workspace);
   }
 #endif
+}
+
+template <typename Scalar, int LhsOrder, int RhsOrder>
+void product(ConstMatrixMap<Scalar> a, ConstMatrixMap<Scalar> b, MatrixMap<Scalar> c, Eigen::Index depth,
+             FlatVector<Scalar>& workspace) {
+  split_by_columns(c.rows(), c.cols(), depth, workspace,
+                   [&](Eigen::Index first, Eigen::Index count, FlatVector<Scalar>& part_workspace) {
+                     blocked_product<Scalar, LhsOrder, RhsOrder>(a, b, c, depth, first, count, part_workspace);
+                   });
 }
 
 // Eigen's pieces of the product above for c = a b, both row-major: it runs as the column-major
@@ -169,32 +177,20 @@ void PackedOperand<Scalar>::pack(ConstMatrixMap<Scalar> b) {
 }
 
 // Products gemm() would not run through the blocked kernel, or would split inside a column block,
-// go through gemm() itself with b's values; the rest split as product() splits them.
+// go through gemm() itself with b's values; the rest split as product() splits them, at column blocks.
 template <typename Scalar>
 void gemm(ConstMatrixMap<Scalar> a, const PackedOperand<Scalar>& b, MatrixMap<Scalar> c,
           FlatVector<Scalar>& workspace) {
   const Eigen::Index rows = c.rows(), cols = c.cols(), depth = b.rows();
   assert(a.rows() == rows && a.cols() == depth && b.cols() == cols);
-  const int parts = split_parts(rows, cols, depth);
-  if (small_product(rows, cols, depth) || (parts > 1 && cols <= kColsBlock)) {
+  if (small_product(rows, cols, depth) || (split_parts(rows, cols, depth) > 1 && cols <= kColsBlock)) {
     gemm(a, false, ConstMatrixMap<Scalar>(b.source(), depth, cols), false, c, true, workspace);
     return;
   }
-  if (parts == 1) {
-    packed_product(a, b, c, 0, cols, workspace);
-    return;
-  }
-#ifdef _OPENMP  // else split_parts() is 1
-  const Eigen::Index width = (cols / parts + kColsBlock - 1) / kColsBlock * kColsBlock;
-#pragma omp parallel num_threads(parts)
-  {
-    static thread_local FlatVector<Scalar> own_workspace;
-    const int part = omp_get_thread_num();
-    const Eigen::Index first = std::min(cols, part * width);
-    const Eigen::Index count = part + 1 == parts ? cols - first : std::min(width, cols - first);
-    if (count > 0) packed_product(a, b, c, first, count, part == 0 ? workspace : own_workspace);
-  }
-#endif
+  split_by_columns(rows, cols, depth, workspace,
+                   [&](Eigen::Index first, Eigen::Index count, FlatVector<Scalar>& part_workspace) {
+                     packed_product(a, b, c, first, count, part_workspace);
+                   });
 }
 
 template <typename Scalar>
