@@ -70,12 +70,20 @@ NodeId Mlp<Scalar>::dense_layer(Tape<Scalar>& tape, const ParameterStore<Scalar>
 // first_pre_activation: the first layer's output before activation (trunk layer 0, or, without a
 // trunk, ignored: heads read the input directly through forward()).
 template <typename Scalar>
-void Mlp<Scalar>::forward_from_first_layer(Tape<Scalar>& tape, const ParameterStore<Scalar>& store,
+NodeId Mlp<Scalar>::trunk_from_first_layer(Tape<Scalar>& tape, const ParameterStore<Scalar>& store,
                                            FlatVector<Scalar>* gradient, NodeId first_pre_activation,
-                                           NodeId* heads, DenseLayers<Scalar>* dense) const {
+                                           DenseLayers<Scalar>* dense) const {
   NodeId x = activate(tape, first_pre_activation);
   for (size_t l = 1; l < trunk_layers_.size(); ++l)
     x = activate(tape, dense_layer(tape, store, gradient, x, trunk_layers_[l], dense));
+  return x;
+}
+
+template <typename Scalar>
+void Mlp<Scalar>::forward_from_first_layer(Tape<Scalar>& tape, const ParameterStore<Scalar>& store,
+                                           FlatVector<Scalar>* gradient, NodeId first_pre_activation,
+                                           NodeId* heads, DenseLayers<Scalar>* dense) const {
+  const NodeId x = trunk_from_first_layer(tape, store, gradient, first_pre_activation, dense);
   for (size_t h = 0; h < head_layers_.size(); ++h)
     heads[h] = dense_layer(tape, store, gradient, x, head_layers_[h], dense);
 }
@@ -98,16 +106,34 @@ void Mlp<Scalar>::forward_sparse(Tape<Scalar>& tape, const ParameterStore<Scalar
                                  FlatVector<Scalar>* gradient, const int* active, int batch,
                                  int active_per_row, NodeId* heads, DenseLayers<Scalar>* dense) const {
   if (dense) dense->nodes.clear();
-  auto embed = [&](const Layer& layer) {
-    const NodeId weight = tape.parameter(store, layer.weight, gradient);
-    return tape.add_bias(tape.gather_rows(weight, active, batch, active_per_row),
-                         tape.parameter(store, layer.bias, gradient));
-  };
   if (trunk_layers_.empty()) {
-    for (size_t h = 0; h < head_layers_.size(); ++h) heads[h] = embed(head_layers_[h]);
+    for (size_t h = 0; h < head_layers_.size(); ++h)
+      heads[h] = embed(tape, store, gradient, head_layers_[h], active, batch, active_per_row);
     return;
   }
-  forward_from_first_layer(tape, store, gradient, embed(trunk_layers_[0]), heads, dense);
+  forward_from_first_layer(tape, store, gradient,
+                           embed(tape, store, gradient, trunk_layers_[0], active, batch, active_per_row), heads, dense);
+}
+
+template <typename Scalar>
+NodeId Mlp<Scalar>::embed(Tape<Scalar>& tape, const ParameterStore<Scalar>& store, FlatVector<Scalar>* gradient,
+                          const Layer& layer, const int* active, int batch, int active_per_row) const {
+  const NodeId weight = tape.parameter(store, layer.weight, gradient);
+  return tape.add_bias(tape.gather_rows(weight, active, batch, active_per_row),
+                       tape.parameter(store, layer.bias, gradient));
+}
+
+template <typename Scalar>
+NodeId Mlp<Scalar>::trunk(Tape<Scalar>& tape, const ParameterStore<Scalar>& store, NodeId input) const {
+  const NodeId first = dense_layer(tape, store, nullptr, input, trunk_layers_.at(0), nullptr);
+  return trunk_from_first_layer(tape, store, nullptr, first, nullptr);
+}
+
+template <typename Scalar>
+NodeId Mlp<Scalar>::trunk_sparse(Tape<Scalar>& tape, const ParameterStore<Scalar>& store, const int* active,
+                                 int batch, int active_per_row) const {
+  const NodeId first = embed(tape, store, nullptr, trunk_layers_.at(0), active, batch, active_per_row);
+  return trunk_from_first_layer(tape, store, nullptr, first, nullptr);
 }
 
 template <typename Scalar>

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "autodiff/tape.hpp"
@@ -57,6 +58,16 @@ class Mlp {
   void forward_sparse(Tape<Scalar>& tape, const ParameterStore<Scalar>& store, FlatVector<Scalar>* gradient,
                       const int* active, int batch, int active_per_row, NodeId* heads,
                       DenseLayers<Scalar>* dense = nullptr) const;
+  // The trunk alone, without gradients: the last hidden layer's activations (B x H) for a dense or a
+  // sparse input, as forward() and forward_sparse() compute them before the heads. Head h is then
+  // trunk x weight + bias with the parameters head_parameters(h). Requires hidden layers.
+  NodeId trunk(Tape<Scalar>& tape, const ParameterStore<Scalar>& store, NodeId input) const;
+  NodeId trunk_sparse(Tape<Scalar>& tape, const ParameterStore<Scalar>& store, const int* active, int batch,
+                      int active_per_row) const;
+  bool has_trunk() const { return !trunk_layers_.empty(); }
+  std::pair<int, int> head_parameters(int h) const {  // parameter ids: weight H x Out, bias 1 x Out
+    return {head_layers_[h].weight, head_layers_[h].bias};
+  }
   // Output width of each dense layer (see DenseLayers), for a sparse or a dense input.
   std::vector<int> dense_layer_widths(bool sparse_input) const;
 
@@ -74,6 +85,12 @@ class Mlp {
   // x W + b of one dense layer, reporting to / reading from `dense` when given.
   NodeId dense_layer(Tape<Scalar>& tape, const ParameterStore<Scalar>& store, FlatVector<Scalar>* gradient,
                      NodeId x, const Layer& layer, DenseLayers<Scalar>* dense) const;
+  // The first layer of a sparse input: a sum of rows of its weight, plus the bias.
+  NodeId embed(Tape<Scalar>& tape, const ParameterStore<Scalar>& store, FlatVector<Scalar>* gradient,
+               const Layer& layer, const int* active, int batch, int active_per_row) const;
+  NodeId trunk_from_first_layer(Tape<Scalar>& tape, const ParameterStore<Scalar>& store,
+                                FlatVector<Scalar>* gradient, NodeId first_pre_activation,
+                                DenseLayers<Scalar>* dense) const;
   void forward_from_first_layer(Tape<Scalar>& tape, const ParameterStore<Scalar>& store,
                                 FlatVector<Scalar>* gradient, NodeId first_pre_activation, NodeId* heads,
                                 DenseLayers<Scalar>* dense) const;

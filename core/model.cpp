@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <tuple>
 
 namespace gfn {
 
@@ -107,11 +108,16 @@ void Model<Scalar>::run_network(const Mlp<Scalar>& network, Tape<Scalar>& tape, 
                            heads, dense);
     return;
   }
+  network.forward(tape, store, gradient, dense_input(tape, n_states, scratch), heads, dense);
+}
+
+template <typename Scalar>
+NodeId Model<Scalar>::dense_input(Tape<Scalar>& tape, int n_states, const ModelScratch& scratch) const {
   const int width = env_.encoding_width(encoding_);
   const NodeId input = tape.constant(n_states, width, Scalar(0));
   Scalar* x = tape.mutable_value(input).data();
   for (int64_t i = 0; i < int64_t(n_states) * width; ++i) x[i] = Scalar(scratch.features[i]);
-  network.forward(tape, store, gradient, input, heads, dense);
+  return input;
 }
 
 template <typename Scalar>
@@ -236,6 +242,20 @@ NodeId Model<Scalar>::forward_logits(Tape<Scalar>& tape, const int32_t* states, 
   NodeId heads[3];
   run_network(networks_[network_of_.forward], tape, store_, nullptr, n_states, scratch, heads);
   return heads[head_of_.forward];
+}
+
+template <typename Scalar>
+bool Model<Scalar>::forward_head(Tape<Scalar>& tape, const int32_t* states, int n_states, ModelScratch& scratch,
+                                 ForwardHead* head) const {
+  const Mlp<Scalar>& network = networks_[network_of_.forward];
+  if (!network.has_trunk()) return false;
+  encode(states, n_states, scratch);
+  head->features = encoding_ != Encoding::Dense
+                       ? network.trunk_sparse(tape, store_, scratch.active.data(), n_states,
+                                              env_.encoding_active(encoding_))
+                       : network.trunk(tape, store_, dense_input(tape, n_states, scratch));
+  std::tie(head->weight, head->bias) = network.head_parameters(head_of_.forward);
+  return true;
 }
 
 template <typename Scalar>

@@ -88,6 +88,16 @@ class Model {
   // The raw P_F logits alone (N x A, no gradient, no mask, no softmax): for evaluations that need a
   // few log-probabilities per state and normalise them over the valid actions themselves.
   NodeId forward_logits(Tape<Scalar>& tape, const int32_t* states, int n_states, ModelScratch& scratch) const;
+  // The same logits for callers that need only some of their columns per state (the BitSeq
+  // likelihood: the words of the empty slots): the P_F network's trunk output (N x H, no gradient)
+  // and the ids in store() of its P_F head's weight (H x A) and bias (1 x A), logits = features
+  // weight + bias. Returns false, computing nothing, for a network without hidden layers (tabular).
+  struct ForwardHead {
+    NodeId features = -1;
+    int weight = -1, bias = -1;
+  };
+  bool forward_head(Tape<Scalar>& tape, const int32_t* states, int n_states, ModelScratch& scratch,
+                    ForwardHead* head) const;
 
   // Tlm / Pessimistic: the online P_B network (trained by likelihood) and its target copy (read by
   // evaluate()). evaluate_backward gives the online B x A_b log-probabilities, gradient into a buffer
@@ -116,6 +126,8 @@ class Model {
   Encoding encoding_;
   ParameterStore<Scalar> store_;
   void encode(const int32_t* states, int n_states, ModelScratch& scratch) const;
+  // The dense encoding encode() wrote into scratch, as an input node (N x W).
+  NodeId dense_input(Tape<Scalar>& tape, int n_states, const ModelScratch& scratch) const;
   // Runs `network` on the states encode() wrote into scratch: writes one node per head.
   void run_network(const Mlp<Scalar>& network, Tape<Scalar>& tape, const ParameterStore<Scalar>& store,
                    FlatVector<Scalar>* gradient, int n_states, const ModelScratch& scratch, NodeId* heads,

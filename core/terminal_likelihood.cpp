@@ -13,6 +13,7 @@
 #include <string>
 #include <utility>
 
+#include "autodiff/gemm.hpp"
 #include "core/parallel.hpp"
 #include "core/rank_correlation.hpp"
 #include "util/random.hpp"
@@ -32,8 +33,13 @@ struct BatchScratch {
   std::vector<int> unique_of;    // rows: the row's index among the distinct states, -1 if not evaluated
   std::vector<int> order;        // the evaluated rows, sorted by state
   std::vector<int32_t> unique_states;  // U x S
+  FlatVector<float> logits;            // U x A: P_F's logits, at least at every valid action
   std::vector<float> log_normalisers;  // U: log sum over the valid actions of exp(logit)
-  std::vector<std::pair<int, int>> runs;  // (first action, length) of each run of valid actions of a row
+  std::vector<std::pair<int, int>> runs;  // (first action, length) of the runs of valid actions, state by state
+  std::vector<int> run_offsets;           // U + 1: each state's runs
+  std::vector<uint8_t> needs_block;       // U x head blocks: the block holds a valid action of the state
+  std::vector<int> block_rows;            // the states that need one head block
+  FlatVector<float> block_inputs, block_weight, block_outputs, gemm_workspace;  // one head block's product
   std::vector<uint8_t> mask;     // A or A_b
 };
 
@@ -115,12 +121,90 @@ void deduplicate_rows(int width, BatchScratch& scratch) {
   }
 }
 
+// Columns of P_F's head multiplied together: BitSeq's 2^k = 256 words of one slot.
+constexpr int kHeadBlock = 256;
+
+// P_F's logits of the distinct states of the batch at their valid actions (scratch.logits; the other
+// entries are left unspecified) and each state's log normaliser, log sum over its valid actions of
+// exp(logit). The valid actions are read from the environment's byte mask as runs (BitSeq: one run of
+// 2^k words per empty slot): no A-wide float rows. With a trunk, the head is multiplied only on the
+// blocks of kHeadBlock columns that hold a valid action of a state, each block on the states that
+// need it: on BitSeq about half of the 256 x 3840 head, which dominates the cost.
+void valid_logits(const Model<float>& model, int n_unique, BatchScratch& scratch) {
+  const Environment& env = model.env();
+  const int width = env.state_width(), n_actions = env.n_actions();
+  const int n_blocks = (n_actions + kHeadBlock - 1) / kHeadBlock;
+  scratch.mask.resize(n_actions);
+  scratch.runs.clear();
+  scratch.run_offsets.assign(1, 0);
+  scratch.needs_block.assign(size_t(n_unique) * n_blocks, 0);
+  for (int u = 0; u < n_unique; ++u) {
+    env.forward_mask(scratch.unique_states.data() + int64_t(u) * width, scratch.mask.data());
+    for (int a = 0; a < n_actions;) {
+      if (!scratch.mask[a]) {
+        ++a;
+        continue;
+      }
+      const int begin = a;
+      while (a < n_actions && scratch.mask[a]) ++a;
+      scratch.runs.push_back({begin, a - begin});
+      for (int j = begin / kHeadBlock; j <= (a - 1) / kHeadBlock; ++j) scratch.needs_block[size_t(u) * n_blocks + j] = 1;
+    }
+    scratch.run_offsets.push_back(int(scratch.runs.size()));
+  }
+
+  scratch.logits.resize(size_t(n_unique) * n_actions);
+  MatrixMap<float> logits(scratch.logits.data(), n_unique, n_actions);
+  scratch.tape.clear();
+  Model<float>::ForwardHead head;
+  if (!model.forward_head(scratch.tape, scratch.unique_states.data(), n_unique, scratch.model, &head)) {
+    logits = scratch.tape.value(model.forward_logits(scratch.tape, scratch.unique_states.data(), n_unique,
+                                                     scratch.model));
+  } else {
+    const auto features = scratch.tape.value(head.features);  // U x H
+    const auto weight = model.store().value(head.weight);      // H x A
+    const auto bias = model.store().value(head.bias);          // 1 x A
+    const int hidden = int(features.cols());
+    for (int j = 0; j < n_blocks; ++j) {
+      const int first = j * kHeadBlock, columns = std::min(kHeadBlock, n_actions - first);
+      scratch.block_rows.clear();
+      for (int u = 0; u < n_unique; ++u)
+        if (scratch.needs_block[size_t(u) * n_blocks + j]) scratch.block_rows.push_back(u);
+      const int rows = int(scratch.block_rows.size());
+      if (rows == 0) continue;
+      scratch.block_inputs.resize(size_t(rows) * hidden);
+      scratch.block_weight.resize(size_t(hidden) * columns);
+      scratch.block_outputs.resize(size_t(rows) * columns);
+      MatrixMap<float> x(scratch.block_inputs.data(), rows, hidden);          // rows x H
+      MatrixMap<float> w(scratch.block_weight.data(), hidden, columns);       // H x columns
+      MatrixMap<float> y(scratch.block_outputs.data(), rows, columns);        // rows x columns
+      for (int r = 0; r < rows; ++r) x.row(r) = features.row(scratch.block_rows[r]);
+      w = weight.middleCols(first, columns);
+      y.rowwise() = bias.row(0).segment(first, columns);
+      gemm<float>(ConstMatrixMap<float>(x.data(), rows, hidden), false, ConstMatrixMap<float>(w.data(), hidden, columns),
+                  false, y, true, scratch.gemm_workspace);
+      for (int r = 0; r < rows; ++r) logits.row(scratch.block_rows[r]).segment(first, columns) = y.row(r);
+    }
+  }
+
+  scratch.log_normalisers.resize(n_unique);
+  for (int u = 0; u < n_unique; ++u) {  // over the state's runs, vectorised
+    const auto row = logits.row(u).array();
+    float row_max = -std::numeric_limits<float>::infinity();
+    for (int i = scratch.run_offsets[u]; i < scratch.run_offsets[u + 1]; ++i)
+      row_max = std::max(row_max, row.segment(scratch.runs[i].first, scratch.runs[i].second).maxCoeff());
+    float total = 0;
+    for (int i = scratch.run_offsets[u]; i < scratch.run_offsets[u + 1]; ++i)
+      total += (row.segment(scratch.runs[i].first, scratch.runs[i].second) - row_max).exp().sum();
+    scratch.log_normalisers[u] = row_max + std::log(total);
+  }
+}
+
 // log_weights of pairs [first_pair, first_pair + n_pairs), given their backward trajectories. P_F is
 // read at s_0 .. s_{n-1} of each pair and at x only for its exit; P_B (the model's, as proposal) at
 // s_1 .. x. Each distinct state of the batch is evaluated once (every pair starts at s_0, and the
 // samples of one string share states), and log P_F(a | s) = logit_a - log sum over the valid actions
-// of exp(logit), from the raw logits and the environment's byte mask read as runs of valid actions
-// (BitSeq: one run of 2^k words per empty slot): no A-wide float rows.
+// of exp(logit) (valid_logits).
 void weigh_backward_trajectories(const Model<float>& model, const StateMatrix& terminals, int64_t first_pair,
                                  int n_pairs, BackwardProposal proposal, BatchScratch& scratch,
                                  BackwardSampleWeights& result) {
@@ -149,31 +233,8 @@ void weigh_backward_trajectories(const Model<float>& model, const StateMatrix& t
   deduplicate_rows(width, scratch);
   const int n_unique = int(scratch.unique_states.size()) / width;
 
-  scratch.tape.clear();
-  const auto logits = scratch.tape.value(model.forward_logits(scratch.tape, scratch.unique_states.data(), n_unique,
-                                                              scratch.model));  // U x A
-  const int n_actions = env.n_actions();
-  scratch.mask.resize(n_actions);
-  scratch.log_normalisers.resize(n_unique);
-  for (int u = 0; u < n_unique; ++u) {  // over the runs of consecutive valid actions, vectorised
-    env.forward_mask(scratch.unique_states.data() + int64_t(u) * width, scratch.mask.data());
-    scratch.runs.clear();
-    for (int a = 0; a < n_actions;) {
-      if (!scratch.mask[a]) {
-        ++a;
-        continue;
-      }
-      const int begin = a;
-      while (a < n_actions && scratch.mask[a]) ++a;
-      scratch.runs.push_back({begin, a - begin});
-    }
-    const auto row = logits.row(u).array();
-    float row_max = -std::numeric_limits<float>::infinity();
-    for (const auto& [begin, length] : scratch.runs) row_max = std::max(row_max, row.segment(begin, length).maxCoeff());
-    float total = 0;
-    for (const auto& [begin, length] : scratch.runs) total += (row.segment(begin, length) - row_max).exp().sum();
-    scratch.log_normalisers[u] = row_max + std::log(total);
-  }
+  valid_logits(model, n_unique, scratch);
+  const ConstMatrixMap<float> logits(scratch.logits.data(), n_unique, env.n_actions());
   auto log_forward = [&](int row, int action) {
     const int u = scratch.unique_of[row];
     return double(logits(u, action) - scratch.log_normalisers[u]);

@@ -436,20 +436,25 @@ double reference_log_weight(const Model<float>& model, const int32_t* terminal, 
 }
 
 TEST_CASE("core: terminal likelihood of an MLP matches one model call per trajectory (BitSeq, HyperGrid; 1e-5)") {
-  // The batched path evaluates each distinct state once and normalises raw logits over byte masks.
+  // The batched path evaluates each distinct state once, multiplies the head only on the column blocks
+  // of 256 holding a valid action (BitSeq n=24 k=8: 3 slots of 256 words, 768 actions) and normalises
+  // raw logits over byte masks.
   ModelConfig config;
   config.hidden = {32, 32};
   config.backward = BackwardPolicy::Learned;
-  const BitSeq bitseq(8, 2);
+  const BitSeq bitseq(8, 2), wide(24, 8);
   const HyperGrid grid(2, 6, "standard");
   const StateMatrix strings = all_full_strings(bitseq);
+  StateMatrix wide_strings(20, 3);
+  for (int i = 0; i < 20; ++i) wide_strings.row(i) << (37 * i) % 256, (101 * i + 7) % 256, (59 * i + 200) % 256;
   StateMatrix cells(36, 2);
   for (int i = 0; i < 36; ++i) cells.row(i) << i / 6, i % 6;
   for (const BackwardProposal proposal : {BackwardProposal::Uniform, BackwardProposal::ModelBackward}) {
-    for (const Environment* env : {static_cast<const Environment*>(&bitseq), static_cast<const Environment*>(&grid)}) {
+    for (const Environment* env : {static_cast<const Environment*>(&bitseq), static_cast<const Environment*>(&wide),
+                                   static_cast<const Environment*>(&grid)}) {
       CAPTURE(env->name());
       CAPTURE(int(proposal));
-      const StateMatrix& terminals = env == &grid ? cells : strings;
+      const StateMatrix& terminals = env == &grid ? cells : env == &wide ? wide_strings : strings;
       Model<float> model(*env, config, 5);
       randomize_table(model, "backward.head0.weight", 0.5, 6);  // a P_B away from uniform
       const BackwardSampleWeights weights = backward_sample_weights(model, terminals, 3, 7, proposal);
