@@ -543,21 +543,30 @@ NodeId Tape<Scalar>::masked_log_softmax(NodeId a, NodeId mask) {
   auto x = value(a);
   auto m = value(mask);
   auto y = out(id);
-  // Vectorised over whole rows: masked entries are selected away, or clamped to exp(<= 0) and
-  // multiplied by 0.
   const auto valid = m.array() != Scalar(0);
   for (int r = 0; r < y.rows(); ++r) {
-    const Scalar row_max =  // NaN entries are skipped, as by std::max: an all-NaN row has nothing valid
-        valid.row(r).select(x.row(r).array(), minus_infinity<Scalar>()).template maxCoeff<Eigen::PropagateNumbers>();
-    if (!(row_max > minus_infinity<Scalar>())) {  // nothing valid in this row
+    const Scalar log_normaliser = masked_log_normaliser(x.row(r), m.row(r));
+    if (!(log_normaliser > minus_infinity<Scalar>())) {  // nothing valid in this row
       y.row(r).setConstant(minus_infinity<Scalar>());
       continue;
     }
-    const Scalar total = ((x.row(r).array() - row_max).min(Scalar(0)).exp() * m.row(r).array()).sum();
-    const Scalar log_normaliser = row_max + std::log(total);
     y.row(r) = valid.row(r).select(x.row(r).array() - log_normaliser, minus_infinity<Scalar>());
   }
   return id;
+}
+
+// log sum exp of row x over the entries where the 0/1 row m is 1; -inf if there are none. Vectorised
+// over the whole row (Eigen does not vectorise select()): for the maximum, masked entries become the
+// lowest finite value (x 0 + 1 lowest) and valid ones stay exact (x 1 + 0 lowest); then masked
+// entries are clamped to exp(<= 0) and multiplied by 0.
+template <typename Scalar>
+Scalar Tape<Scalar>::masked_log_normaliser(const ConstRowMap& x, const ConstRowMap& m) {
+  const Scalar lowest = std::numeric_limits<Scalar>::lowest();
+  const Scalar row_max =  // NaN entries are skipped, as by std::max: an all-NaN row has nothing valid
+      (x.array() * m.array() + (Scalar(1) - m.array()) * lowest).template maxCoeff<Eigen::PropagateNumbers>();
+  if (!(row_max > minus_infinity<Scalar>()) || m.maxCoeff() == Scalar(0)) return minus_infinity<Scalar>();
+  const Scalar total = ((x.array() - row_max).min(Scalar(0)).exp() * m.array()).sum();
+  return row_max + std::log(total);
 }
 
 template <typename Scalar>
@@ -571,6 +580,55 @@ void Tape<Scalar>::masked_log_softmax_backward(NodeId id) {
   for (int r = 0; r < y.rows(); ++r) {
     const Scalar total = (g.row(r).array() * m.row(r).array()).sum();
     da.row(r).array() += m.row(r).array() * (g.row(r).array() - y.row(r).array().exp() * total);
+  }
+}
+
+// y_r = a_{r,c} - log sum_{valid c'} exp(a_rc') at c = columns[r]: pick(masked_log_softmax(a, mask),
+// columns) as one node. The row normalisers are kept in a B x 1 constant (input c) for backward.
+// dL/da_rc' += g_r ([c' = c] - softmax_rc') on valid entries; nothing for c = -1, a masked c, or a
+// row with nothing valid.
+template <typename Scalar>
+NodeId Tape<Scalar>::masked_log_softmax_at(NodeId a, NodeId mask, const int* columns) {
+  assert(rows(a) == rows(mask) && cols(a) == cols(mask));
+  const NodeId normalisers = constant(rows(a), 1, Scalar(0));
+  const NodeId id = new_node(rows(a), 1, &Tape::masked_log_softmax_at_backward, a, mask, normalisers);
+  nodes_[id].indices_offset = store_indices(columns, rows(a));
+  nodes_[id].n_indices = rows(a);
+  auto x = value(a);
+  auto m = value(mask);
+  auto log_normaliser = mutable_value(normalisers);
+  auto y = out(id);
+  const int* picked = indices(nodes_[id]);
+  for (int r = 0; r < y.rows(); ++r) {
+    const int c = picked[r];
+    assert(c >= -1 && c < x.cols());
+    log_normaliser(r, 0) = masked_log_normaliser(x.row(r), m.row(r));
+    if (c < 0)
+      y(r, 0) = Scalar(0);
+    else
+      y(r, 0) = m(r, c) != Scalar(0) ? x(r, c) - log_normaliser(r, 0) : minus_infinity<Scalar>();
+  }
+  return id;
+}
+
+template <typename Scalar>
+void Tape<Scalar>::masked_log_softmax_at_backward(NodeId id) {
+  const Node& node = nodes_[id];
+  if (!wants_gradient(node.a)) return;  // the mask carries no gradient
+  const auto g = gradient(id);
+  const auto x = value(node.a);
+  const auto m = value(node.b);
+  const auto log_normaliser = value(node.c);
+  auto da = grad_of(node.a);
+  const int* picked = indices(node);
+  for (int r = 0; r < node.rows; ++r) {
+    const int c = picked[r];
+    if (c < 0 || m(r, c) == Scalar(0)) continue;  // no choice, or a masked one (then the row's total is 0)
+    // -softmax g_r on the valid entries: x - log_normaliser <= 0 there, and the clamp keeps masked
+    // entries finite before they are multiplied by 0 (a vectorised form of select()).
+    const Scalar g_r = g(r, 0);
+    da.row(r).array() -= m.row(r).array() * ((x.row(r).array() - log_normaliser(r, 0)).min(Scalar(0)).exp() * g_r);
+    da(r, c) += g_r;
   }
 }
 

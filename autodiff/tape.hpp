@@ -82,6 +82,10 @@ class Tape {
   // Log-space ops. mask is a node of 0/1 values with a's shape; masked entries become -inf and get
   // zero gradient. A row with every entry masked (or -inf) gives -inf and zero gradient, never NaN.
   NodeId masked_log_softmax(NodeId a, NodeId mask);  // B x N -> B x N
+  // Row r's masked log-softmax at column columns[r] only (-1: 0 with no gradient): the values of
+  // pick(masked_log_softmax(a, mask), columns) without the B x N node and its passes, for losses that
+  // read one action per state. Gradients agree with the two-node form to rounding.
+  NodeId masked_log_softmax_at(NodeId a, NodeId mask, const int* columns);  // B x N -> B x 1
   NodeId row_logsumexp(NodeId a);                    // B x N -> B x 1
 
   // Indexing. Index arrays are copied into the tape.
@@ -146,6 +150,8 @@ class Tape {
   MatrixMap<Scalar> grad_of(NodeId id);  // node's gradient (arena or parameter buffer), to add into
   bool wants_gradient(NodeId id) const { return id >= 0 && nodes_[id].needs_gradient; }
   const int* indices(const Node& node) const { return indices_.data() + node.indices_offset; }
+  using ConstRowMap = typename ConstMatrixMap<Scalar>::RowXpr;  // a row of a value()
+  static Scalar masked_log_normaliser(const ConstRowMap& x, const ConstRowMap& m);  // of masked_log_softmax
   int64_t store_indices(const int* values, int count);
 
   // The backward rules, one per op, each defined right below its op's builder in tape.cpp.
@@ -167,6 +173,7 @@ class Tape {
   void mean_backward(NodeId id);
   void row_sum_backward(NodeId id);
   void masked_log_softmax_backward(NodeId id);
+  void masked_log_softmax_at_backward(NodeId id);
   void row_logsumexp_backward(NodeId id);
   void pick_backward(NodeId id);
   void gather_rows_backward(NodeId id);

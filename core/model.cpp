@@ -160,7 +160,7 @@ void Model<Scalar>::add_mask_node(Tape<Scalar>& tape, const int32_t* states, int
 template <typename Scalar>
 ModelOutputs Model<Scalar>::evaluate(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const int32_t* states,
                                      int n_states, ModelScratch& scratch, bool with_backward,
-                                     DenseLayers<Scalar>* forward_dense) const {
+                                     DenseLayers<Scalar>* forward_dense, const int* forward_actions) const {
   encode(states, n_states, scratch);
 
   NodeId heads[3][3];
@@ -175,7 +175,10 @@ ModelOutputs Model<Scalar>::evaluate(Tape<Scalar>& tape, FlatVector<Scalar>* gra
   outputs.forward_logits = heads[network_of_.forward][head_of_.forward];
   NodeId forward_mask;
   add_mask_node(tape, states, n_states, /*backward=*/false, scratch, &forward_mask);
-  outputs.forward_logprobs = tape.masked_log_softmax(outputs.forward_logits, forward_mask);
+  if (forward_actions)
+    outputs.action_logprobs = tape.masked_log_softmax_at(outputs.forward_logits, forward_mask, forward_actions);
+  else
+    outputs.forward_logprobs = tape.masked_log_softmax(outputs.forward_logits, forward_mask);
   if (!with_backward) return outputs;
 
   if (config_.state_flow) outputs.log_flow = heads[network_of_.flow][head_of_.flow];

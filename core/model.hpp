@@ -48,6 +48,7 @@ struct ModelConfig {
 struct ModelOutputs {
   NodeId forward_logits = -1;    // B x A, raw (FM reads them as log edge flows)
   NodeId forward_logprobs = -1;  // B x A, masked log-softmax (-inf on invalid actions)
+  NodeId action_logprobs = -1;   // B x 1, log P_F of the actions given to evaluate() (instead of the above)
   NodeId backward_logprobs = -1; // B x A_b, -inf on invalid; a constant unless P_B is learned
   NodeId log_flow = -1;          // B x 1
 };
@@ -75,9 +76,11 @@ class Model {
   // states: B x S (row-major, B = n_states rows from `states`). gradient: nullptr for no gradient. With
   // `with_backward` false the P_B output is skipped (rollout needs only P_F).
   // forward_dense: the dense layers of the network computing P_F, recorded or given (core/mlp.hpp).
+  // forward_actions (B, -1: none): P_F only at these actions, as action_logprobs, for losses that read
+  // one action per state; the B x A forward_logprobs are then not built (Tape::masked_log_softmax_at).
   ModelOutputs evaluate(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const int32_t* states, int n_states,
                         ModelScratch& scratch, bool with_backward = true,
-                        DenseLayers<Scalar>* forward_dense = nullptr) const;
+                        DenseLayers<Scalar>* forward_dense = nullptr, const int* forward_actions = nullptr) const;
   // Output width of each dense layer of the network computing P_F (empty for a tabular model).
   std::vector<int> forward_dense_widths() const;
   NodeId log_z(Tape<Scalar>& tape, FlatVector<Scalar>* gradient) const;  // 1 x 1

@@ -2,6 +2,7 @@
 #include "core/objective.hpp"
 
 #include <algorithm>
+#include <cassert>
 
 namespace gfn {
 
@@ -67,7 +68,8 @@ NodeId BlockIndex<Scalar>::log_reward_column(Tape<Scalar>& tape) const {
 template <typename Scalar>
 NodeId BlockIndex<Scalar>::transition_log_ratio(Tape<Scalar>& tape, const ModelOutputs& outputs) const {
   const int n = n_transitions();
-  const NodeId forward_rows = tape.pick(outputs.forward_logprobs, actions.data());             // R x 1
+  assert(outputs.action_logprobs >= 0);
+  const NodeId forward_rows = outputs.action_logprobs;                                          // R x 1
   const NodeId backward_rows = tape.pick(outputs.backward_logprobs, backward_columns.data());  // R x 1
   const NodeId forward = tape.gather_rows(forward_rows, transition_rows.data(), n);
   const NodeId backward =

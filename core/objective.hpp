@@ -58,7 +58,8 @@ struct BlockIndex {
   const int32_t* state(int row) const { return batch->state(first_row + row); }  // a block row's state
 
   NodeId log_reward_column(Tape<Scalar>& tape) const;                                    // B x 1 constant
-  NodeId transition_log_ratio(Tape<Scalar>& tape, const ModelOutputs& outputs) const;  // N x 1: log P_F - log P_B
+  // N x 1: log P_F - log P_B, from outputs evaluated at `actions` (ModelOutputs::action_logprobs).
+  NodeId transition_log_ratio(Tape<Scalar>& tape, const ModelOutputs& outputs) const;
 };
 
 // A block objective. build() clears `tape`, indexes the block and builds its loss, accumulating
@@ -103,10 +104,12 @@ class BlockObjective {
   virtual NodeId build_block(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const Model<Scalar>& model,
                              const BatchCounts& counts) = 0;
 
-  // Every estimator of the model on the block's R rows, on `tape`.
-  ModelOutputs evaluate_rows(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const Model<Scalar>& model) {
+  // Every estimator of the model on the block's R rows, on `tape`; given the block's actions, P_F only
+  // at those (ModelOutputs::action_logprobs, what transition_log_ratio reads).
+  ModelOutputs evaluate_rows(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const Model<Scalar>& model,
+                             const int* forward_actions = nullptr) {
     return model.evaluate(tape, gradient, block_.state(0), block_.rows, model_scratch_, true,
-                          recorded_layers(block_.rows));
+                          recorded_layers(block_.rows), forward_actions);
   }
 
   // For an evaluation of n_rows states that start with the block's rows: the recorded values of those

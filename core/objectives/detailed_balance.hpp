@@ -19,7 +19,7 @@ class DetailedBalance : public BlockObjective<Scalar> {
   NodeId build_block(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const Model<Scalar>& model,
                      const BatchCounts& counts) override {
     const BlockIndex<Scalar>& block = this->block_;
-    const ModelOutputs outputs = this->evaluate_rows(tape, gradient, model);
+    const ModelOutputs outputs = this->evaluate_rows(tape, gradient, model, block.actions.data());
     const int n_transitions = block.n_transitions();
     target_rows_.resize(n_transitions);
     for (int b = 0; b < block.n_trajectories(); ++b)

@@ -26,7 +26,7 @@ class LogPartitionVariance : public BlockObjective<Scalar> {
   NodeId build_block(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const Model<Scalar>& model,
                      const BatchCounts& /*counts*/) override {
     const BlockIndex<Scalar>& block = this->block_;
-    const ModelOutputs outputs = this->evaluate_rows(tape, gradient, model);
+    const ModelOutputs outputs = this->evaluate_rows(tape, gradient, model, block.actions.data());
     const NodeId sums = tape.segment_sum(block.transition_log_ratio(tape, outputs), block.transition_offsets.data(),
                                          block.n_trajectories());
     zeta_ = tape.sub(sums, block.log_reward_column(tape));  // B x 1

@@ -21,7 +21,7 @@ class SubtrajectoryBalance : public BlockObjective<Scalar> {
   NodeId build_block(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const Model<Scalar>& model,
                      const BatchCounts& counts) override {
     const BlockIndex<Scalar>& block = this->block_;
-    const ModelOutputs outputs = this->evaluate_rows(tape, gradient, model);
+    const ModelOutputs outputs = this->evaluate_rows(tape, gradient, model, block.actions.data());
     const double lambda = this->config_.subtb_lambda;
     const int count = block.n_trajectories();
     const int n_transitions = block.n_transitions();

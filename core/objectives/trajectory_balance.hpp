@@ -16,7 +16,7 @@ class TrajectoryBalance : public BlockObjective<Scalar> {
   NodeId build_block(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const Model<Scalar>& model,
                      const BatchCounts& counts) override {
     const BlockIndex<Scalar>& block = this->block_;
-    const ModelOutputs outputs = this->evaluate_rows(tape, gradient, model);
+    const ModelOutputs outputs = this->evaluate_rows(tape, gradient, model, block.actions.data());
     const NodeId sums = tape.segment_sum(block.transition_log_ratio(tape, outputs), block.transition_offsets.data(),
                                          block.n_trajectories());  // B x 1
     const NodeId residual = tape.sub(tape.add_bias(sums, model.log_z(tape, gradient)), block.log_reward_column(tape));

@@ -205,6 +205,24 @@ TEST_CASE("autodiff: masked_log_softmax gradient with -inf masks and fully maske
   }
 }
 
+TEST_CASE("autodiff: masked_log_softmax_at gradient, with rows that pick nothing") {
+  for (const Shape& shape : kShapes) {
+    CAPTURE(shape.rows);
+    CAPTURE(shape.cols);
+    ParameterStore<double> store;
+    const int a = add_random_parameter(store, "a", shape.rows, shape.cols, 1, -3, 3);
+    const Matrix<double> mask = mask_pattern(shape.rows, shape.cols);
+    // The last valid column of each row, -1 (no choice) for every third row and rows with nothing valid.
+    std::vector<int> columns(shape.rows, -1);
+    for (int r = 0; r < shape.rows; ++r)
+      for (int c = 0; c < shape.cols && r % 3 != 2; ++c)
+        if (mask(r, c) != 0) columns[r] = c;
+    expect_gradient(store, [&](Tape<double>& tape, const ParameterStore<double>& s, FlatVector<double>* g) {
+      return weighted_sum(tape, tape.masked_log_softmax_at(tape.parameter(s, a, g), tape.constant(mask), columns.data()));
+    });
+  }
+}
+
 TEST_CASE("autodiff: row_logsumexp gradient, also with -inf entries and all -inf rows") {
   check_unary([](Tape<double>& tape, NodeId x) { return tape.row_logsumexp(x); }, -3, 3);
   // Row 0 finite, row 1 partly -inf, row 2 all -inf (its logsumexp is -inf; exp(-inf) = 0).

@@ -86,6 +86,81 @@ TEST_CASE("autodiff: a fully masked row gives -inf and zero gradient, never NaN"
   CHECK(minus.grad()(0, 1) == 0);
 }
 
+TEST_CASE("autodiff: masked_log_softmax_at by hand: [0, log 3, 5] at column 0, the last entry masked") {
+  Row x{0, std::log(3.0), 5};
+  Tape<double> tape;
+  Matrix<double> mask(1, 3);
+  mask << 1, 1, 0;
+  const int column = 0;
+  const NodeId log_p = tape.masked_log_softmax_at(tape.parameter(x.store, x.id, &x.gradient), tape.constant(mask),
+                                                  &column);
+  CHECK(tape.value(log_p)(0, 0) == doctest::Approx(std::log(0.25)).epsilon(1e-15));
+  tape.backward(log_p);  // onehot(0) - softmax = [3/4, -3/4, 0]
+  CHECK(x.grad()(0, 0) == doctest::Approx(0.75).epsilon(1e-15));
+  CHECK(x.grad()(0, 1) == doctest::Approx(-0.75).epsilon(1e-15));
+  CHECK(x.grad()(0, 2) == 0);
+}
+
+// The one-node form against pick(masked_log_softmax): equal values (the same operations), gradients to
+// rounding, on rows with a valid choice, no choice (-1), a masked choice (-inf, no gradient), and
+// nothing valid; in float and double, 3840 columns (BitSeq's actions, vectorised with a tail) and 5.
+template <typename Scalar>
+void check_masked_log_softmax_at(int cols, double tolerance) {
+  const int rows = 6;
+  ParameterStore<Scalar> store;
+  const int id = store.add("x", rows, cols);
+  Rng rng(7);
+  Matrix<Scalar> mask(rows, cols);
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) {
+      store.value(id)(r, c) = Scalar(6 * rng.uniform() - 3);
+      mask(r, c) = (r + 2 * c) % 3 == 0 ? 0 : 1;
+    }
+  mask.row(4).setZero();                              // nothing valid
+  const std::vector<int> columns = {1, -1, 2, 1, 1, cols - 2};
+  REQUIRE(mask(2, 2) == 0);                           // row 2 picks a masked entry
+  const std::vector<Scalar> weights = {Scalar(0.5), Scalar(-1.5), Scalar(2), Scalar(1), Scalar(3), Scalar(-0.25)};
+
+  FlatVector<Scalar> fused_gradient = store.make_gradient(), composed_gradient = store.make_gradient();
+  Tape<Scalar> fused, composed;
+  const NodeId at = fused.masked_log_softmax_at(fused.parameter(store, id, &fused_gradient), fused.constant(mask),
+                                                columns.data());
+  const NodeId picked = composed.pick(
+      composed.masked_log_softmax(composed.parameter(store, id, &composed_gradient), composed.constant(mask)),
+      columns.data());
+  for (int r = 0; r < rows; ++r) {
+    CAPTURE(r);
+    CHECK(fused.value(at)(r, 0) == composed.value(picked)(r, 0));
+  }
+  CHECK(fused.value(at)(1, 0) == 0);
+  CHECK(fused.value(at)(2, 0) == -std::numeric_limits<Scalar>::infinity());
+  CHECK(fused.value(at)(4, 0) == -std::numeric_limits<Scalar>::infinity());
+  // loss = sum_r w_r log p_r: -inf (rows 2 and 4), but backward passes w_r to every row all the same.
+  Matrix<Scalar> w(rows, 1);
+  for (int r = 0; r < rows; ++r) w(r, 0) = weights[r];
+  const NodeId fused_loss = fused.sum(fused.mul(at, fused.constant(w)));
+  const NodeId composed_loss = composed.sum(composed.mul(picked, composed.constant(w)));
+  fused.backward(fused_loss);
+  composed.backward(composed_loss);
+  double largest = 0, largest_difference = 0;
+  for (size_t i = 0; i < fused_gradient.size(); ++i) {
+    largest = std::max(largest, std::abs(double(composed_gradient[i])));
+    largest_difference = std::max(largest_difference, std::abs(double(fused_gradient[i]) - double(composed_gradient[i])));
+  }
+  CHECK(largest > 0.1);  // real gradients were compared
+  CHECK(largest_difference <= tolerance);
+  CHECK(store.gradient(fused_gradient, id).row(2).isZero(0));  // a masked choice
+  CHECK(store.gradient(fused_gradient, id).row(4).isZero(0));  // nothing valid
+  CHECK(!store.gradient(fused_gradient, id).row(5).isZero(0));
+}
+
+TEST_CASE("autodiff: masked_log_softmax_at equals pick(masked_log_softmax), gradients to rounding") {
+  check_masked_log_softmax_at<double>(5, 1e-15);
+  check_masked_log_softmax_at<double>(3840, 1e-15);
+  check_masked_log_softmax_at<float>(5, 1e-6);
+  check_masked_log_softmax_at<float>(3840, 1e-6);
+}
+
 TEST_CASE("autodiff: row_logsumexp by hand, and an all -inf row is -inf with zero gradient") {
   ParameterStore<double> store;
   const int id = store.add("x", 3, 2);
