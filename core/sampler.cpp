@@ -13,44 +13,39 @@
 namespace gfn {
 
 int draw_action(const float* logp, int n_actions, int exit_action, const SamplingOptions& options, Rng& rng,
-                double* probabilities) {
+                float* scratch) {
   constexpr float minus_infinity = -std::numeric_limits<float>::infinity();
   Eigen::Map<const Eigen::ArrayXf> log_probabilities(logp, n_actions);
-  Eigen::Map<Eigen::ArrayXd> weights(probabilities, n_actions);
-  const bool on_policy = options.temperature == 1 && options.sf_bias == 0;
-  double total = 0;
-  int n_valid = 0;
-  if (on_policy) {  // exp of the valid entries only (about half of BitSeq's 3840): invalid ones are skipped below
-    for (int a = 0; a < n_actions; ++a)
-      if (logp[a] != minus_infinity) {
-        weights[a] = std::exp(double(logp[a]));
-        total += weights[a];
-        ++n_valid;
-      }
+  Eigen::Map<Eigen::ArrayXf> weights(scratch, n_actions);  // exp of every entry, vectorised (invalid: exp(-inf) = 0)
+  if (options.temperature == 1 && options.sf_bias == 0) {  // the policy itself
+    weights = log_probabilities.exp();
   } else {
-    const double inverse_temperature = 1 / options.temperature;
-    weights = log_probabilities.cast<double>() * inverse_temperature;
-    if (exit_action >= 0) weights[exit_action] -= options.sf_bias;
-    double max_logit = -std::numeric_limits<double>::infinity();
+    weights = log_probabilities * float(1 / options.temperature);
+    if (exit_action >= 0) weights[exit_action] -= float(options.sf_bias);
+    float max_logit = minus_infinity;
     for (int a = 0; a < n_actions; ++a)
       if (logp[a] != minus_infinity) max_logit = std::max(max_logit, weights[a]);
     weights = (weights - max_logit).exp();
-    for (int a = 0; a < n_actions; ++a)
-      if (logp[a] != minus_infinity) {
-        total += weights[a];
-        ++n_valid;
-      }
   }
-  // p(a) = (1 - epsilon) weight(a) / total + epsilon / n_valid over the valid actions.
+  // p(a) = (1 - epsilon) weight(a) / total + epsilon / n_valid over the valid actions, drawn as the
+  // mixture it is: with probability epsilon a uniform valid action, otherwise one by weight.
   double u = rng.uniform();
-  int last_valid = -1;
-  for (int a = 0; a < n_actions; ++a) {
-    if (logp[a] == minus_infinity) continue;
-    last_valid = a;
-    u -= (1 - options.epsilon) * weights[a] / total + options.epsilon / n_valid;
-    if (u < 0) return a;
+  if (u < options.epsilon) {
+    const int n_valid = int((log_probabilities != minus_infinity).count());
+    int k = std::min(int(u / options.epsilon * n_valid), n_valid - 1);  // the k-th valid action
+    for (int a = 0; a < n_actions; ++a)
+      if (logp[a] != minus_infinity && k-- == 0) return a;
+    return -1;  // nothing valid
   }
-  return last_valid;  // rounding left u >= 0: the last valid action
+  const double total = weights.sum();  // 0 for invalid actions (exp(-inf))
+  u = (u - options.epsilon) / (1 - options.epsilon) * total;
+  for (int a = 0; a < n_actions; ++a) {
+    u -= weights[a];
+    if (u < 0) return a;  // never an invalid action: its weight 0 leaves u >= 0
+  }
+  for (int a = n_actions - 1; a >= 0; --a)  // rounding left u >= 0: the last valid action
+    if (logp[a] != minus_infinity) return a;
+  return -1;  // nothing valid
 }
 
 Sampler::Sampler(const Model<float>& model, int block_size)
@@ -167,7 +162,7 @@ void Sampler::sample_block(const int32_t* start_states, int first, int count, ui
     }
     scratch.live.push_back(trajectory);
   }
-  scratch.probabilities.resize(n_actions);
+  scratch.weights.resize(n_actions);
 
   scratch.tape.reuse_packed_weights(true);  // the parameters stay fixed until the rollout ends
   while (!scratch.live.empty()) {
@@ -191,7 +186,7 @@ void Sampler::sample_block(const int32_t* start_states, int first, int count, ui
       int32_t* current = row_of(trajectory, row);
       if (recording_) record_.store(scratch.tape, scratch.dense.nodes, j, trajectory, row);
       const int action = draw_action(logp.row(j).data(), n_actions, exit_action, options, scratch.rngs[trajectory - first],
-                                     scratch.probabilities.data());
+                                     scratch.weights.data());
       if (action < 0) throw NonFinitePolicy("P_F gives no valid action a finite probability (non-finite policy)");
       staged_actions_[size_t(trajectory) * max_rows_ + row] = action;
       if (action == exit_action) {

@@ -77,7 +77,7 @@ class Sampler {
     std::vector<int32_t> live_states;  // live x S
     std::vector<int> live;             // trajectory index of each live row
     std::vector<Rng> rngs;             // the block's trajectory streams
-    std::vector<double> probabilities; // A
+    std::vector<float> weights;        // A: draw_action's scratch
     DenseLayers<float> dense;          // the P_F network's dense-layer nodes, when recording
   };
   void sample_block(const int32_t* start_states, int first, int count, uint64_t seed, uint64_t iteration,
@@ -98,8 +98,8 @@ class Sampler {
 };
 
 // Draws an action from masked log-probabilities logp[0..A) (-inf = invalid) under the modifiers.
-// probabilities: scratch of A doubles.
+// scratch: A floats.
 int draw_action(const float* logp, int n_actions, int exit_action, const SamplingOptions& options, Rng& rng,
-                double* probabilities);
+                float* scratch);
 
 }  // namespace gfn

@@ -217,7 +217,7 @@ TEST_CASE("core: draw_action frequencies match the modified distribution (5 sigm
     options.epsilon = c.epsilon;
     options.sf_bias = c.sf_bias;
     Rng rng = Rng::stream(5, uint64_t(c.temperature * 100), uint64_t(c.epsilon * 100 + c.sf_bias * 10));
-    double scratch[4];
+    float scratch[4];
     int64_t counts[4] = {0, 0, 0, 0};
     for (int i = 0; i < n; ++i) ++counts[draw_action(logp, 4, 3, options, rng, scratch)];
     CHECK(counts[2] == 0);
