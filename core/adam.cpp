@@ -24,21 +24,25 @@ void Adam<Scalar>::update(ParameterStore<Scalar>& store, const FlatVector<Scalar
   const double beta1 = settings_.beta1, beta2 = settings_.beta2;
   const double bias_correction1 = 1 - std::pow(beta1, double(steps_));
   const double bias_correction2 = 1 - std::pow(beta2, double(steps_));
-  using Array = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
-  const int64_t size = end - begin;
-  Eigen::Map<Array> values(store.values().data() + begin, size);
-  Eigen::Map<const Array> g(gradient.data() + begin, size);
-  Eigen::Map<Array> m(first_moment_.data() + begin, size);
-  Eigen::Map<Array> v(second_moment_.data() + begin, size);
   const AdamGroup& group = groups_[store.entry(entry_id).group];
   const Scalar step_size = Scalar(group.learning_rate / bias_correction1);
   const Scalar inverse_sqrt_correction2 = Scalar(1 / std::sqrt(bias_correction2));
   const Scalar decay = Scalar(1 - group.learning_rate * group.weight_decay);
   const Scalar b1 = Scalar(beta1), b2 = Scalar(beta2), epsilon = Scalar(settings_.epsilon);
-  if (decay != Scalar(1)) values *= decay;
-  m = b1 * m + (1 - b1) * g;
-  v = b2 * v + (1 - b2) * g.square();
-  values -= step_size * m / (v.sqrt() * inverse_sqrt_correction2 + epsilon);
+  // In chunks that stay in the L1 cache: the three vectorised passes then read memory once.
+  constexpr int64_t kChunk = 1024;
+  using Array = Eigen::Array<Scalar, Eigen::Dynamic, 1>;
+  for (int64_t first = begin; first < end; first += kChunk) {
+    const int64_t size = std::min(kChunk, end - first);
+    Eigen::Map<Array> values(store.values().data() + first, size);
+    Eigen::Map<const Array> g(gradient.data() + first, size);
+    Eigen::Map<Array> m(first_moment_.data() + first, size);
+    Eigen::Map<Array> v(second_moment_.data() + first, size);
+    if (decay != Scalar(1)) values *= decay;
+    m = b1 * m + (1 - b1) * g;
+    v = b2 * v + (1 - b2) * g.square();
+    values -= step_size * m / (v.sqrt() * inverse_sqrt_correction2 + epsilon);
+  }
 }
 
 template <typename Scalar>
