@@ -8,6 +8,7 @@
 //      rollout / loss forward / backward / optimizer, and the achieved FLOP rate as a fraction of raw
 //      Eigen GEMM throughput (rows x 256 x 256) measured in the same run (per thread).
 //   3. A tabular policy on BitSeq n=16 k=4 with lazy and dense Adam (also alone: `bench_train tabular`).
+// `bench_train paths` runs part 1 alone.
 // Medians over repetitions.
 //
 // FLOPs counted per evaluated state: forward F (GEMMs after the embedding-sum first layer) once in
@@ -178,6 +179,7 @@ int main(int argc, char** argv) {
               gemm256);
   for (const std::string loss : {"tb", "db", "subtb", "fm"}) compare_paths(hypergrid(8), loss, 200);
   compare_paths(bitseq(), "tb", 30);
+  if (argc > 1 && std::string(argv[1]) == "paths") return 0;  // `bench_train paths`: part 1 alone
   for (int height : {8, 20})
     for (int batch : {16, 256})
       for (int threads : {1, 2})
