@@ -12,9 +12,7 @@
 #include "core/memory_estimate.hpp"
 #include "core/parallel.hpp"
 
-#ifndef GFN_GIT_REVISION
-#define GFN_GIT_REVISION ""
-#endif
+#include "gfn_git_revision.hpp"  // GFN_GIT_REVISION: generated at build time (cmake/git_revision.cmake)
 
 namespace gfn {
 
