@@ -177,7 +177,7 @@ Matrix<double> mask_pattern(int rows, int cols) {
   return mask;
 }
 
-TEST_CASE("autodiff: masked_log_softmax gradient with -inf masks and fully masked rows") {
+TEST_CASE("autodiff: masked_log_softmax and masked_log_softmax_at gradients with -inf masks and fully masked rows") {
   for (const Shape& shape : kShapes) {
     CAPTURE(shape.rows);
     CAPTURE(shape.cols);
@@ -186,39 +186,28 @@ TEST_CASE("autodiff: masked_log_softmax gradient with -inf masks and fully maske
     const Matrix<double> mask = mask_pattern(shape.rows, shape.cols);
     // A -inf logit in a valid position of a row that keeps other valid entries: probability 0.
     if (shape.rows >= 3 && shape.cols >= 5) store.value(a)(2, 2) = -kInf;
-    // The picked log-probabilities: one valid column per row that has one.
-    std::vector<int> rows_with_valid, valid_column;
+    // The picked log-probabilities: one valid, finite column per row that has one (the first for
+    // masked_log_softmax, the last for masked_log_softmax_at, which also skips every third row: -1).
+    std::vector<int> rows_with_valid, first_valid, last_valid(shape.rows, -1);
     for (int r = 0; r < shape.rows; ++r)
       for (int c = 0; c < shape.cols; ++c)
         if (mask(r, c) != 0 && store.value(a)(r, c) != -kInf) {
-          rows_with_valid.push_back(r);
-          valid_column.push_back(c);
-          break;
+          if (rows_with_valid.empty() || rows_with_valid.back() != r) {
+            rows_with_valid.push_back(r);
+            first_valid.push_back(c);
+          }
+          if (r % 3 != 2) last_valid[r] = c;
         }
     expect_gradient(store, [&](Tape<double>& tape, const ParameterStore<double>& s, FlatVector<double>* g) {
       const NodeId log_p = tape.masked_log_softmax(tape.parameter(s, a, g), tape.constant(mask));
       const NodeId picked = tape.pick(
-          tape.gather_rows(log_p, rows_with_valid.data(), int(rows_with_valid.size())), valid_column.data());
+          tape.gather_rows(log_p, rows_with_valid.data(), int(rows_with_valid.size())), first_valid.data());
       // exp(-inf) = 0 with zero gradient, so the softmax term may read masked entries.
       return tape.add(weighted_sum(tape, tape.exp(log_p)), weighted_sum(tape, picked));
     });
-  }
-}
-
-TEST_CASE("autodiff: masked_log_softmax_at gradient, with rows that pick nothing") {
-  for (const Shape& shape : kShapes) {
-    CAPTURE(shape.rows);
-    CAPTURE(shape.cols);
-    ParameterStore<double> store;
-    const int a = add_random_parameter(store, "a", shape.rows, shape.cols, 1, -3, 3);
-    const Matrix<double> mask = mask_pattern(shape.rows, shape.cols);
-    // The last valid column of each row, -1 (no choice) for every third row and rows with nothing valid.
-    std::vector<int> columns(shape.rows, -1);
-    for (int r = 0; r < shape.rows; ++r)
-      for (int c = 0; c < shape.cols && r % 3 != 2; ++c)
-        if (mask(r, c) != 0) columns[r] = c;
     expect_gradient(store, [&](Tape<double>& tape, const ParameterStore<double>& s, FlatVector<double>* g) {
-      return weighted_sum(tape, tape.masked_log_softmax_at(tape.parameter(s, a, g), tape.constant(mask), columns.data()));
+      return weighted_sum(tape,
+                          tape.masked_log_softmax_at(tape.parameter(s, a, g), tape.constant(mask), last_valid.data()));
     });
   }
 }
