@@ -295,9 +295,71 @@ template <typename Scalar>
 void Tape<Scalar>::linear_backward(NodeId id) {
   const Node& node = nodes_[id];
   const auto g = gradient(id);
+  if (wants_gradient(node.c)) add_column_sums(g, grad_of(node.c));
+  if (linear_backward_by_blocks(id)) return;
   if (wants_gradient(node.a)) gemm(g, false, value(node.b), true, grad_of(node.a), true, gemm_workspace_);
   if (wants_gradient(node.b)) gemm(value(node.a), true, g, false, grad_of(node.b), true, gemm_workspace_);
-  if (wants_gradient(node.c)) add_column_sums(g, grad_of(node.c));
+}
+
+// The x and W gradients of a wide layer whose output gradient g is zero on whole blocks of
+// kGradientBlock columns in many rows: a masked softmax downstream passes nothing to invalid actions,
+// and on BitSeq (3840 actions, 15 blocks of 256 words) only the blocks of empty slots are valid,
+// about half of them along a trajectory. Per block, only the rows with a nonzero gradient in it are
+// multiplied (gathered into scratch): dW_k += x_k^T g_k and, row by row, dx += g_k W_k^T. The skipped
+// terms are exact zeros, so these are the dense gradients up to the rounding of a different summation.
+// Returns false (the dense products do it) for fewer than two blocks or when the nonzero blocks hold
+// over three quarters of g; the choice depends on g alone, never on the thread count.
+template <typename Scalar>
+bool Tape<Scalar>::linear_backward_by_blocks(NodeId id) {
+  constexpr int kGradientBlock = 256;
+  const Node& node = nodes_[id];
+  const auto g = gradient(id);  // B x N
+  const int n_rows = g.rows(), width = g.cols(), in = rows(node.b);
+  const int n_blocks = (width + kGradientBlock - 1) / kGradientBlock;
+  if (n_blocks < 2) return false;
+  block_rows_.resize(size_t(n_rows) * n_blocks);  // per block, its nonzero rows (first n of them)
+  block_counts_.assign(n_blocks, 0);
+  int64_t nonzero_area = 0;  // entries of the (row, block) pairs that must be multiplied
+  for (int r = 0; r < n_rows; ++r)
+    for (int k = 0; k < n_blocks; ++k) {
+      const int first = k * kGradientBlock, columns = std::min(kGradientBlock, width - first);
+      // NaN counts as nonzero (PropagateNaN), so it still reaches the parameters' gradients.
+      if (g.row(r).segment(first, columns).cwiseAbs().template maxCoeff<Eigen::PropagateNaN>() == Scalar(0)) continue;
+      block_rows_[size_t(k) * n_rows + block_counts_[k]++] = r;
+      nonzero_area += columns;
+    }
+  if (4 * nonzero_area > 3 * int64_t(n_rows) * width) return false;
+
+  const auto x = value(node.a);  // B x I
+  const auto w = value(node.b);  // I x N
+  block_gradient_.resize(size_t(n_rows) * kGradientBlock);
+  block_inputs_.resize(size_t(n_rows) * in);
+  block_weights_.resize(size_t(in) * kGradientBlock);
+  for (int k = 0; k < n_blocks; ++k) {
+    const int m = block_counts_[k];
+    if (m == 0) continue;
+    const int first = k * kGradientBlock, columns = std::min(kGradientBlock, width - first);
+    const int* block_rows = block_rows_.data() + size_t(k) * n_rows;
+    MatrixMap<Scalar> g_k(block_gradient_.data(), m, columns);  // m x columns
+    for (int i = 0; i < m; ++i) g_k.row(i) = g.row(block_rows[i]).segment(first, columns);
+    MatrixMap<Scalar> products(block_inputs_.data(), m, in);  // first x_k, then g_k W_k^T
+    if (wants_gradient(node.b)) {
+      for (int i = 0; i < m; ++i) products.row(i) = x.row(block_rows[i]);
+      MatrixMap<Scalar> dw_k(block_weights_.data(), in, columns);
+      gemm(ConstMatrixMap<Scalar>(products.data(), m, in), true, ConstMatrixMap<Scalar>(g_k.data(), m, columns),
+           false, dw_k, false, gemm_workspace_);
+      grad_of(node.b).middleCols(first, columns) += dw_k;
+    }
+    if (wants_gradient(node.a)) {
+      MatrixMap<Scalar> w_k(block_weights_.data(), in, columns);
+      w_k = w.middleCols(first, columns);
+      gemm(ConstMatrixMap<Scalar>(g_k.data(), m, columns), false, ConstMatrixMap<Scalar>(w_k.data(), in, columns),
+           true, products, false, gemm_workspace_);
+      auto dx = grad_of(node.a);
+      for (int i = 0; i < m; ++i) dx.row(block_rows[i]) += products.row(i);
+    }
+  }
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------

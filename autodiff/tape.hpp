@@ -49,7 +49,9 @@ class Tape {
   // Elementwise and linear algebra. Shapes: a, b of equal shape unless stated.
   NodeId matmul(NodeId a, NodeId b);              // (B x K) * (K x N) -> B x N
   // A dense layer as one node, x W + bias: (B x I) * (I x H) + (1 x H) broadcast over rows -> B x H.
-  // Same values as add_bias(matmul(x, W), bias) without the intermediate node and its passes.
+  // Same values as add_bias(matmul(x, W), bias) without the intermediate node and its passes. Its
+  // backward skips the rows of each 256-column block where the output gradient is all zero, when that
+  // saves a quarter or more (a masked softmax downstream, BitSeq's head): gradients to rounding.
   NodeId linear(NodeId x, NodeId weight, NodeId bias);
   // The same node, with output row r copied from given_rows[r] (H values) where that is not null
   // instead of multiplied: values this layer computed earlier at the same parameters (one-pass
@@ -157,6 +159,7 @@ class Tape {
   // The backward rules, one per op, each defined right below its op's builder in tape.cpp.
   void matmul_backward(NodeId id);
   void linear_backward(NodeId id);
+  bool linear_backward_by_blocks(NodeId id);  // part of linear_backward (see tape.cpp)
   void add_backward(NodeId id);
   void sub_backward(NodeId id);
   void mul_backward(NodeId id);
@@ -212,6 +215,9 @@ class Tape {
   std::vector<PackedOperand<Scalar>> packed_;
   size_t n_packed_ = 0;
   FlatVector<Scalar> missing_inputs_, missing_outputs_;  // linear() with given rows: the rows it computes
+  // linear_backward_by_blocks(): per column block its nonzero rows, and the gathered operands.
+  std::vector<int> block_rows_, block_counts_;
+  FlatVector<Scalar> block_gradient_, block_inputs_, block_weights_;
   std::vector<uint8_t> read_densely_;  // gradient_support(): per node, read by an op other than gather_rows
 };
 

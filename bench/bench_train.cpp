@@ -13,7 +13,9 @@
 //
 // FLOPs counted per evaluated state: forward F (GEMMs after the embedding-sum first layer) once in
 // rollout and 2F in backward, plus F in the loss forward on the recompute path (and for rows the
-// rollout did not evaluate: final rows, uniformly drawn trajectories): 3F or 4F per state.
+// rollout did not evaluate: final rows, uniformly drawn trajectories): 3F or 4F per state. On BitSeq
+// the backward skips the head's column blocks of invalid actions (Tape::linear), so its GFLOP/s count
+// those skipped products too: a dense-equivalent rate, not work done.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>

@@ -108,6 +108,29 @@ TEST_CASE("autodiff: linear gradient, and its value equals add_bias(matmul)") {
   }
 }
 
+// A layer 600 wide (blocks of 256, 256 and 88 columns) whose output gradient is zero on whole blocks
+// of some rows, as behind a masked softmax: linear's backward then multiplies block by block
+// (linear_backward_by_blocks). Row r keeps block k when (r + k) % 3 != 0 (two thirds of the pairs);
+// with every block kept, the dense products run instead.
+TEST_CASE("autodiff: linear gradient when the output gradient is zero on column blocks") {
+  constexpr int kRows = 6, kIn = 3, kWidth = 600;
+  for (const bool every_block : {false, true}) {
+    CAPTURE(every_block);
+    ParameterStore<double> store;
+    const int x = add_random_parameter(store, "x", kRows, kIn, 1);
+    const int w = add_random_parameter(store, "w", kIn, kWidth, 2);
+    const int bias = add_random_parameter(store, "bias", 1, kWidth, 3);
+    Matrix<double> keep = Matrix<double>::Ones(kRows, kWidth);
+    for (int r = 0; r < kRows; ++r)
+      for (int c = 0; c < kWidth; ++c)
+        if (!every_block && (r + c / 256) % 3 == 0) keep(r, c) = 0;
+    expect_gradient(store, [&](Tape<double>& tape, const ParameterStore<double>& s, FlatVector<double>* g) {
+      const NodeId y = tape.linear(tape.parameter(s, x, g), tape.parameter(s, w, g), tape.parameter(s, bias, g));
+      return weighted_sum(tape, tape.mul(y, tape.constant(keep)));
+    });
+  }
+}
+
 TEST_CASE("autodiff: add, sub and mul gradients, including an input used twice") {
   for (const Shape& shape : kShapes) {
     CAPTURE(shape.rows);
