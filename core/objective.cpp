@@ -2,7 +2,7 @@
 #include "core/objective.hpp"
 
 #include <algorithm>
-#include <cassert>
+#include <stdexcept>
 
 namespace gfn {
 
@@ -68,7 +68,9 @@ NodeId BlockIndex<Scalar>::log_reward_column(Tape<Scalar>& tape) const {
 template <typename Scalar>
 NodeId BlockIndex<Scalar>::transition_log_ratio(Tape<Scalar>& tape, const ModelOutputs& outputs) const {
   const int n = n_transitions();
-  assert(outputs.action_logprobs >= 0);
+  if (outputs.action_logprobs < 0)
+    throw std::logic_error("transition_log_ratio: evaluate the block's rows at its actions first "
+                           "(evaluate_rows(tape, gradient, model, block.actions.data()))");
   const NodeId forward_rows = outputs.action_logprobs;                                          // R x 1
   const NodeId backward_rows = tape.pick(outputs.backward_logprobs, backward_columns.data());  // R x 1
   const NodeId forward = tape.gather_rows(forward_rows, transition_rows.data(), n);
