@@ -67,7 +67,7 @@ int MetropolisHastings::terminal_children(const int32_t* parent, const int32_t* 
     if (!scratch.mask[action] || action == env_.exit_action()) continue;
     child.assign(parent, parent + width);
     env_.step(child.data(), action);
-    if (!env_.can_terminate(child.data()) || std::equal(child.begin(), child.end(), except)) continue;
+    if (!env_.can_terminate(child.data(), scratch.exit_mask) || std::equal(child.begin(), child.end(), except)) continue;
     scratch.candidates.insert(scratch.candidates.end(), child.begin(), child.end());
   }
   return int(scratch.candidates.size()) / width;
@@ -89,7 +89,7 @@ int MetropolisHastings::neighbour_count(const int32_t* x, Scratch& scratch) cons
     }
     scratch.parent.assign(x, x + width);
     env_.backward_step(scratch.parent.data(), action);
-    if (env_.can_terminate(scratch.parent.data())) parents.insert(parents.end(), scratch.parent.begin(), scratch.parent.end());
+    if (env_.can_terminate(scratch.parent.data(), scratch.exit_mask)) parents.insert(parents.end(), scratch.parent.begin(), scratch.parent.end());
   }
   if (sibling_moves_) return n_parents;
   // Steps: terminal parents, then terminal children (x itself is never its own child).
@@ -132,6 +132,7 @@ void MetropolisHastings::step() {
       scratch.candidates.reserve(moves * width);
       scratch.parents.reserve(size_t(env_.n_backward_actions()) * width);
       scratch.parent.reserve(width);
+      scratch.exit_mask.reserve(size_t(env_.n_actions()));
       scratch.child.reserve(width);
     }
   }

@@ -52,6 +52,7 @@ class MetropolisHastings {
  private:
   struct Scratch {
     std::vector<uint8_t> mask;
+    std::vector<uint8_t> exit_mask;       // A: can_terminate's, so that no thread allocates its own
     std::vector<int32_t> candidates;  // neighbours of x, rows of S
     std::vector<int32_t> parent, child;  // S each
     std::vector<int32_t> parents;         // terminal parents of x, rows of S

@@ -49,10 +49,14 @@ bool Environment::provides(Capability capability) const {
 }
 
 bool Environment::can_terminate(const int32_t* state) const {
+  thread_local std::vector<uint8_t> mask;  // [A]
+  return can_terminate(state, mask);
+}
+
+bool Environment::can_terminate(const int32_t* state, std::vector<uint8_t>& mask) const {
   if (is_final(state)) return true;
   const int exit = exit_action();
   if (exit < 0) return false;
-  thread_local std::vector<uint8_t> mask;  // [A]
   if (static_cast<int>(mask.size()) < n_actions()) mask.resize(n_actions());
   forward_mask(state, mask.data());
   return mask[exit] != 0;

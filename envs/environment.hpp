@@ -142,8 +142,11 @@ class Environment {
   // their log R (core/terminal_likelihood.hpp). BitSeq: its modes and their mutants. Default: refuses.
   virtual StateMatrix test_states() const;
 
-  // A terminating state is one a trajectory can end in: exit is valid there, or it is final.
+  // A terminating state is one a trajectory can end in: exit is valid there, or it is final. The first
+  // form uses a buffer of the calling thread's own, allocated the first time that thread calls it; the
+  // second uses the caller's `mask` (grown to A when smaller), for loops that must not allocate.
   bool can_terminate(const int32_t* state) const;
+  bool can_terminate(const int32_t* state, std::vector<uint8_t>& mask) const;
 };
 
 // Throws std::invalid_argument, one line naming the environment, the capability and `feature` (the

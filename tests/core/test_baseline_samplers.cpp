@@ -71,7 +71,9 @@ TEST_CASE("core: MCMC steps allocate nothing (step moves on HyperGrid, sibling m
   for (const Environment* env : {static_cast<const Environment*>(&grid), static_cast<const Environment*>(&bitseq)}) {
     CAPTURE(env->name());
     MetropolisHastings mcmc(*env, 16, 7);
-    for (int t = 0; t < 20; ++t) mcmc.step();  // sizes our buffers at once, OpenMP's (thread team) within a few steps
+    // Warm-up sizes every thread's scratch at once (a thread the machine kept busy may get its first
+    // chain only in the measured steps).
+    for (int t = 0; t < 20; ++t) mcmc.step();
     const int64_t before = testing::allocation_count();
     for (int t = 0; t < 300; ++t) mcmc.step();
     CHECK(testing::allocation_count() - before == 0);

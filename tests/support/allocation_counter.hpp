@@ -1,8 +1,11 @@
 // Counting heap allocations, for tests asserting that a warmed-up training step allocates nothing.
 //
-// The counter is defined once, in tests/autodiff/test_allocations.cpp, which interposes malloc and its
-// relatives (operator new and Eigen's aligned_malloc both end there). It counts every thread's calls,
-// so measure with no other thread running. Not available under AddressSanitizer, which owns malloc.
+// The counter (tests/support/allocation_counter.cpp) interposes malloc and its relatives (operator new
+// and Eigen's aligned_malloc both end there) and counts every thread's calls. A parallel loop's warm-up
+// does not warm every thread: with a dynamic schedule a thread that the machine kept busy elsewhere
+// may get no work until the measured steps, so per-thread buffers must be sized by their owner up
+// front (for max_threads()), never on a thread's first use (a thread_local allocates then). Not
+// available under AddressSanitizer, which owns malloc.
 //
 //   const int64_t before = testing::allocation_count();
 //   train_step();
