@@ -55,7 +55,7 @@ class Tape {
   NodeId linear(NodeId x, NodeId weight, NodeId bias);
   // The same node, with output row r copied from given_rows[r] (H values) where that is not null
   // instead of multiplied: values this layer computed earlier at the same parameters (one-pass
-  // training reuses the rollout's forward pass, see core/forward_record.hpp). The other rows are
+  // training reuses the rollout's forward pass, see core/training/forward_record.hpp). The other rows are
   // computed as by linear(); backward is linear's.
   NodeId linear(NodeId x, NodeId weight, NodeId bias, const Scalar* const* given_rows);
   // While on, linear() packs each parameter weight the first time it multiplies it and reuses the

@@ -20,9 +20,9 @@
 #include <unistd.h>
 
 #include "bench/bench_support.hpp"
-#include "core/parallel.hpp"
-#include "core/settings.hpp"
-#include "core/trainer.hpp"
+#include "util/parallel.hpp"
+#include "core/run/settings.hpp"
+#include "core/training/trainer.hpp"
 #include "envs/factory.hpp"
 
 using namespace gfn;

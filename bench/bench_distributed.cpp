@@ -20,11 +20,11 @@
 #include <unistd.h>
 
 #include "bench/bench_support.hpp"
-#include "core/checkpoint.hpp"
-#include "core/mpi_communicator.hpp"
-#include "core/parallel.hpp"
-#include "core/settings.hpp"
-#include "core/trainer.hpp"
+#include "core/network/checkpoint.hpp"
+#include "core/distributed/mpi_communicator.hpp"
+#include "util/parallel.hpp"
+#include "core/run/settings.hpp"
+#include "core/training/trainer.hpp"
 #include "envs/factory.hpp"
 
 using namespace gfn;

@@ -12,11 +12,11 @@
 #include <functional>
 #include <vector>
 
-#include "core/evaluation.hpp"
-#include "core/parallel.hpp"
-#include "core/settings.hpp"
-#include "core/terminal_likelihood.hpp"
-#include "core/trainer.hpp"
+#include "core/evaluation/evaluation.hpp"
+#include "util/parallel.hpp"
+#include "core/run/settings.hpp"
+#include "core/evaluation/terminal_likelihood.hpp"
+#include "core/training/trainer.hpp"
 #include "envs/enumeration.hpp"
 #include "envs/factory.hpp"
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "autodiff/gemm.hpp"
-#include "core/mlp.hpp"
+#include "core/network/mlp.hpp"
 
 namespace gfn {
 namespace {

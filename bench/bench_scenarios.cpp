@@ -10,7 +10,7 @@
 //   bench_scenarios [threads] [block size]   # defaults: all cores, the batch's default blocks
 //
 // FLOPs per evaluated state: forward F once in the rollout, 2F in backward, plus F in the loss for rows
-// the rollout did not evaluate (TrainConfig::recompute_logprobs off: core/forward_record.hpp).
+// the rollout did not evaluate (TrainConfig::recompute_logprobs off: core/training/forward_record.hpp).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "bench/bench_support.hpp"
-#include "core/parallel.hpp"
-#include "core/settings.hpp"
-#include "core/trainer.hpp"
+#include "util/parallel.hpp"
+#include "core/run/settings.hpp"
+#include "core/training/trainer.hpp"
 #include "envs/factory.hpp"
 
 using namespace gfn;

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "autodiff/matrix.hpp"
-#include "core/trainer.hpp"
+#include "core/training/trainer.hpp"
 
 namespace gfn::bench {
 
@@ -18,7 +18,7 @@ inline double median(std::vector<double> values) {
 }
 
 // Forward-pass equivalents of one training step over its evaluated states: F in the rollout, 2F in
-// backward, and F in the loss for every row it did not take from the rollout (core/forward_record.hpp).
+// backward, and F in the loss for every row it did not take from the rollout (core/training/forward_record.hpp).
 inline double forward_passes(const IterationResult& result) {
   return 3.0 * result.rows + (result.rows - result.reused_rows);
 }

@@ -1,5 +1,5 @@
 // End-to-end training throughput. Three parts:
-//   1. One pass per step (core/forward_record.hpp) against the recompute path, per objective (TB, DB,
+//   1. One pass per step (core/training/forward_record.hpp) against the recompute path, per objective (TB, DB,
 //      SubTB, FM) on HyperGrid 8^4 and TB on BitSeq n=120 k=8, batch 16, 1 thread, on-policy rollouts:
 //      the two trainers alternate repetitions in one run, and the ratio of their medians is printed.
 //   2. gfn train's defaults (one pass) on HyperGrid (standard reward), MLP 2x256 on the K-hot encoding,
@@ -24,9 +24,9 @@
 
 #include "autodiff/matrix.hpp"
 #include "bench/bench_support.hpp"
-#include "core/parallel.hpp"
-#include "core/settings.hpp"
-#include "core/trainer.hpp"
+#include "util/parallel.hpp"
+#include "core/run/settings.hpp"
+#include "core/training/trainer.hpp"
 #include "envs/factory.hpp"
 
 using namespace gfn;

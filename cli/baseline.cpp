@@ -1,4 +1,4 @@
-// `gfn baseline mcmc|random`: runs a baseline sampler (core/baseline_run.hpp) on the environment that the
+// `gfn baseline mcmc|random`: runs a baseline sampler (core/run/baseline_run.hpp) on the environment that the
 // same flags as `gfn train` choose, for a budget of reward calls, and reports the training metrics under
 // their keys (text, --json, or metrics.csv with --out), so baselines and GFlowNets compare per reward call.
 #include <cmath>
@@ -9,10 +9,10 @@
 
 #include "cli/commands.hpp"
 #include "cli/settings_flags.hpp"
-#include "core/baseline_run.hpp"
-#include "core/files.hpp"
-#include "core/json.hpp"
-#include "core/parallel.hpp"
+#include "core/run/baseline_run.hpp"
+#include "util/files.hpp"
+#include "util/json.hpp"
+#include "util/parallel.hpp"
 
 namespace gfn::cli {
 

@@ -23,9 +23,9 @@
 #include "cli/svg.hpp"
 #include "cli/run_report.hpp"
 #include "cli/settings_flags.hpp"
-#include "core/files.hpp"
-#include "core/session.hpp"
-#include "core/parallel.hpp"
+#include "util/files.hpp"
+#include "core/run/session.hpp"
+#include "util/parallel.hpp"
 
 namespace gfn::cli {
 

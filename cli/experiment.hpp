@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/session.hpp"
+#include "core/run/session.hpp"
 
 namespace gfn::cli {
 

@@ -23,9 +23,9 @@
 
 #include "cli/experiment.hpp"
 #include "cli/svg.hpp"
-#include "core/baseline_run.hpp"
-#include "core/files.hpp"
-#include "core/parallel.hpp"
+#include "core/run/baseline_run.hpp"
+#include "util/files.hpp"
+#include "util/parallel.hpp"
 #include "envs/factory.hpp"
 
 namespace gfn::cli {

@@ -1,7 +1,7 @@
 // `gfn info`: describes an environment built from the --env options: what it is, its widths and
 // action counts, its number of states, log Z (by exhaustive enumeration when small enough), its
 // number of modes, and the memory that `gfn train` with the same flags would need (estimated, see
-// core/memory_estimate.hpp), as text or as one JSON object (--json). Not a trainer: nothing is sampled.
+// core/run/memory_estimate.hpp), as text or as one JSON object (--json). Not a trainer: nothing is sampled.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -13,9 +13,9 @@
 
 #include "cli/commands.hpp"
 #include "cli/settings_flags.hpp"
-#include "core/json.hpp"
-#include "core/memory_estimate.hpp"
-#include "core/parallel.hpp"
+#include "util/json.hpp"
+#include "core/run/memory_estimate.hpp"
+#include "util/parallel.hpp"
 #include "envs/enumeration.hpp"
 #include "envs/factory.hpp"
 #include "envs/hypergrid.hpp"
@@ -41,7 +41,7 @@ struct InfoReport {
   double log_z = 0;
   MemoryEstimate memory;  // of `gfn train` with the same flags
   int threads = 1;          // what --threads 0 uses
-  std::string wait_policy;  // OpenMP's, see core/parallel.hpp
+  std::string wait_policy;  // OpenMP's, see util/parallel.hpp
 };
 
 std::string describe(const std::string& env) {

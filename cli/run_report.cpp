@@ -6,9 +6,9 @@
 #include <stdexcept>
 
 #include "cli/svg.hpp"
-#include "core/files.hpp"
-#include "core/json.hpp"
-#include "core/parallel.hpp"
+#include "util/files.hpp"
+#include "util/json.hpp"
+#include "util/parallel.hpp"
 
 namespace gfn::cli {
 

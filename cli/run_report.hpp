@@ -1,4 +1,4 @@
-// What the command prints and draws for a training session (core/session.hpp): the text summary, the
+// What the command prints and draws for a training session (core/run/session.hpp): the text summary, the
 // --json summary, and the plots of --out (curve.svg; heatmap.svg on 2-D grids). Every metric is
 // printed under its key in the metrics table, the same name as in metrics.csv.
 #pragma once
@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "core/session.hpp"
+#include "core/run/session.hpp"
 
 namespace gfn::cli {
 

@@ -1,4 +1,4 @@
-// Command-line flags derived from the settings table (core/settings.hpp): one flag per row, with the
+// Command-line flags derived from the settings table (core/run/settings.hpp): one flag per row, with the
 // row's help and default. Not a validator: core's validate() checks the values after parsing. Number
 // flags outside the table are read by the same parser and checked against their range here.
 #pragma once
@@ -9,7 +9,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "core/settings.hpp"
+#include "core/run/settings.hpp"
 
 namespace gfn::cli {
 

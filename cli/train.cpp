@@ -1,8 +1,8 @@
-// `gfn train`: parses the flags of the settings table, runs a training session (core/session.hpp),
+// `gfn train`: parses the flags of the settings table, runs a training session (core/run/session.hpp),
 // optionally resuming from a checkpoint, and prints a summary (JSON with --json). With --out the run
 // is written as it goes; SIGINT or SIGTERM stops it after the current iteration with a checkpoint and
 // exit code 130. Built with GFN_MPI and started by mpirun, its processes train one run together
-// (core/communicator.hpp): rank 0 writes, shows progress and prints.
+// (core/distributed/communicator.hpp): rank 0 writes, shows progress and prints.
 #include <atomic>
 #include <cmath>
 #include <csignal>
@@ -18,9 +18,9 @@
 #include "cli/output.hpp"
 #include "cli/run_report.hpp"
 #include "cli/settings_flags.hpp"
-#include "core/communicator.hpp"
+#include "core/distributed/communicator.hpp"
 #ifdef GFN_MPI
-#include "core/mpi_communicator.hpp"
+#include "core/distributed/mpi_communicator.hpp"
 #endif
 
 namespace gfn::cli {

@@ -139,7 +139,7 @@ class Environment {
   virtual int64_t mode_of(const int32_t* /*state*/) const { return -1; }
 
   // Test set: held-out terminating states (M x S) whose log P_T estimates are rank-correlated with
-  // their log R (core/terminal_likelihood.hpp). BitSeq: its modes and their mutants. Default: refuses.
+  // their log R (core/evaluation/terminal_likelihood.hpp). BitSeq: its modes and their mutants. Default: refuses.
   virtual StateMatrix test_states() const;
 
   // A terminating state is one a trajectory can end in: exit is valid there, or it is final. The first

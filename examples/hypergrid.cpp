@@ -2,8 +2,8 @@
 // balance, then measure how far its sampling distribution is from R/Z, exactly, by enumerating the grid.
 #include <cstdio>
 
-#include "core/evaluation.hpp"
-#include "core/trainer.hpp"
+#include "core/evaluation/evaluation.hpp"
+#include "core/training/trainer.hpp"
 #include "envs/hypergrid.hpp"
 
 int main() {

@@ -2,8 +2,8 @@
 // check_environment(), train with trajectory balance, then compare the sampler with R/Z exactly.
 #include <cstdio>
 
-#include "core/evaluation.hpp"
-#include "core/trainer.hpp"
+#include "core/evaluation/evaluation.hpp"
+#include "core/training/trainer.hpp"
 #include "envs/check_environment.hpp"
 #include "motif_sequences.hpp"
 

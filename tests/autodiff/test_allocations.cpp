@@ -5,8 +5,8 @@
 
 #include <vector>
 
-#include "core/adam.hpp"
-#include "core/mlp.hpp"
+#include "core/network/adam.hpp"
+#include "core/network/mlp.hpp"
 #include "support/allocation_counter.hpp"
 
 namespace gfn {

@@ -17,8 +17,8 @@
 
 #include <unistd.h>
 
-#include "core/metrics.hpp"
-#include "core/session.hpp"
+#include "core/evaluation/metrics.hpp"
+#include "core/run/session.hpp"
 #include "support/cli_runner.hpp"
 
 namespace {

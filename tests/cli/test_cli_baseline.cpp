@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "core/baseline_samplers.hpp"
-#include "core/metrics.hpp"
+#include "core/training/baseline_samplers.hpp"
+#include "core/evaluation/metrics.hpp"
 #include "envs/factory.hpp"
 #include "support/cli_runner.hpp"
 

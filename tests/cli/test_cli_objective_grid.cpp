@@ -7,8 +7,8 @@
 #include <algorithm>
 #include <string>
 
-#include "core/model.hpp"
-#include "core/objectives.hpp"
+#include "core/network/model.hpp"
+#include "core/training/objectives.hpp"
 #include "support/cli_runner.hpp"
 
 TEST_CASE("cli: every --loss x --pb combination trains a few iterations or is refused with exit code 2") {

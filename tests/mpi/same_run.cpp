@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/checkpoint.hpp"
+#include "core/network/checkpoint.hpp"
 
 namespace {
 

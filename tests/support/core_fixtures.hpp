@@ -1,4 +1,4 @@
-// Helpers shared by the training-core tests (tests/core/test_{objectives,sampler,training,evaluation}):
+// Helpers shared by the training-core tests (tests/core/training/ and tests/core/evaluation/):
 // hand-built TrajectoryBatches, named access to a model's parameters, float copies of double models,
 // a scoped OpenMP thread count, a trajectory validity check and the exact L1 of a model.
 // Not a reference implementation of any objective (each test file writes its own from docs/objectives.md).
@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "core/evaluation.hpp"
-#include "core/model.hpp"
-#include "core/parallel.hpp"
-#include "core/trajectories.hpp"
+#include "core/evaluation/evaluation.hpp"
+#include "core/network/model.hpp"
+#include "util/parallel.hpp"
+#include "core/training/trajectories.hpp"
 #include "envs/enumeration.hpp"
 
 namespace gfn::testing {
