@@ -31,7 +31,8 @@ using StateMatrix = Eigen::Matrix<int32_t, Eigen::Dynamic, Eigen::Dynamic, Eigen
 // the network W real-valued features, and the first layer is a plain GEMM.
 enum class Encoding {
   KHot,         // HyperGrid: D one-hots of length H (W = D*H, K = D); BitSeq: one-hot per slot
-  OneHotState,  // one-hot over all states (W = number of states, K = 1); also the tabular index
+  OneHotState,  // one-hot over all states (W = number of states, K = 1); optional: a tabular policy
+                // indexes its table by state_index (Enumeration) whether or not this is offered
   Dense,        // W real features per state, written by encode_dense (K is not used)
 };
 const char* encoding_name(Encoding encoding);  // "k-hot", "one-hot-state", "dense"
