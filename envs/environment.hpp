@@ -110,6 +110,8 @@ class Environment {
   virtual int parents(const int32_t* state, int32_t* parent_states, int* actions) const;
   virtual std::string action_name(int action) const;            // default "exit" or "action <a>"
   virtual std::string state_string(const int32_t* state) const;  // default "(v0,v1,...)"
+  // One line on what the environment is and how it rewards, for `gfn info`; default: none (empty).
+  virtual std::string description() const { return {}; }
   // Defaults for training on this environment (see TrainingDefaults); none unless overridden.
   virtual TrainingDefaults training_defaults() const { return {}; }
   // The reward's constants by name, for reports (HyperGrid: R0, R1, R2; BitSeq: beta).
