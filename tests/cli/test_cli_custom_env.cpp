@@ -1,12 +1,14 @@
 // A gfn of one's own (tests/programs/custom_gfn.cpp: gflownet::cli with the motif environment of
 // examples/ registered, and a bare copy without enumeration or description) through the whole
 // command line: --policy tabular trains on an environment that enumerates and is refused in one line
-// on one that does not, and `info` describes an environment by what it declares.
+// on one that does not, `info` describes an environment by what it declares, and idle OpenMP threads
+// sleep as in `gfn`.
 #include <doctest/doctest.h>
 
 #ifdef GFN_CUSTOM_GFN_PATH
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 
 #include "support/cli_runner.hpp"
@@ -44,6 +46,25 @@ TEST_CASE("cli: info describes a registered environment by what it declares, nev
     CHECK(!contains(out, "BitSeq"));
     CHECK(!contains(out, "HyperGrid"));
   }
+}
+
+TEST_CASE("cli: a program on gflownet::cli lets idle OpenMP threads sleep unless the caller chose a policy") {
+#ifdef _OPENMP
+  const char* inherited = std::getenv("OMP_WAIT_POLICY");
+  const std::string before = inherited != nullptr ? inherited : "";
+  unsetenv("OMP_WAIT_POLICY");
+  const Result chosen_for_you = run_custom_gfn("info --env motif --json");
+  REQUIRE(chosen_for_you.exit_code == 0);
+  CHECK(contains(chosen_for_you.out, "\"openmp_wait_policy\": \"passive\""));
+  setenv("OMP_WAIT_POLICY", "active", 1);
+  const Result kept = run_custom_gfn("info --env motif --json");
+  if (inherited != nullptr) setenv("OMP_WAIT_POLICY", before.c_str(), 1);
+  else unsetenv("OMP_WAIT_POLICY");
+  REQUIRE(kept.exit_code == 0);
+  CHECK(contains(kept.out, "\"openmp_wait_policy\": \"active\""));
+#else
+  MESSAGE("skipped: built without OpenMP, the command runs serially and sets no wait policy");
+#endif
 }
 
 }  // namespace
