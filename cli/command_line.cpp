@@ -16,6 +16,7 @@
 
 #include "cli/command_line.hpp"
 #include "cli/commands.hpp"
+#include "util/parallel.hpp"
 
 namespace gfn::cli {
 
@@ -53,6 +54,7 @@ int launched_processes() {
 }
 
 int run_command_line(int argc, char** argv) {
+  prefer_passive_openmp_waits(argv);  // may re-execute the program, once (cli/command_line.hpp)
   CLI::App app{"gflownet.cpp: Generative Flow Networks on the CPU", "gfn"};
   app.set_version_flag("--version", std::string("gfn ") + GFN_VERSION);
   app.footer(kExitCodesHelp);

@@ -7,6 +7,13 @@
 //   }
 //
 // Returns the process exit code. Not thread-safe (it installs signal handlers for interrupted runs).
+//
+// Idle OpenMP threads sleep rather than spin (a shared machine runs two threads no slower than one):
+// unless OMP_WAIT_POLICY is set, run_command_line sets it to passive and re-executes the program with
+// the same arguments, once, before it parses anything (util/parallel.hpp,
+// prefer_passive_openmp_waits). So call it first thing in main, after registrations only: what main
+// did before it runs again in the re-executed process. Set OMP_WAIT_POLICY yourself to keep another
+// policy and skip the re-execution.
 #pragma once
 
 namespace gfn::cli {

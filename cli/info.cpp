@@ -44,27 +44,13 @@ struct InfoReport {
   std::string wait_policy;  // OpenMP's, see util/parallel.hpp
 };
 
-std::string describe(const std::string& env) {
-  if (env == "grid")
-    return "the 16x16 Grid demo: HyperGrid D=2, H=16, R = 0.01 + 0.5 [outer] + 2 [band]; one-hot cells; "
-           "actions Down, Right, Terminate";
-  if (env == "hypergrid")
-    return "HyperGrid: D coordinates in 0..H-1 from 0; move +1 along one axis or exit (valid everywhere); "
-           "R = R0 + R1 [all outer] + R2 [all in band]";
-  if (env == "bitseq")
-    return "BitSeq, non-autoregressive: fill any empty k-bit slot with a word, n/k moves, no exit; "
-           "log R = -beta * Hamming distance to the nearest mode";
-  return "BitSeq, autoregressive: append k-bit words left to right (a tree), n/k moves, no exit; "
-         "log R = -beta * Hamming distance to the nearest mode";
-}
-
 InfoReport make_report(RunSettings settings) {
   const EnvConfig config = settings.env_config();
   const std::unique_ptr<Environment> environment = make_environment(config);
   InfoReport report;
   report.env = config.env;
   report.name = environment->name();
-  report.description = describe(config.env);
+  report.description = environment->description();  // what the environment declares, maybe nothing
   const Encoding encoding = environment->default_encoding();
   report.encoding = encoding_name(encoding);
   report.state_width = environment->state_width();
@@ -95,7 +81,7 @@ InfoReport make_report(RunSettings settings) {
 
 void print_text(const InfoReport& report) {
   std::printf("environment   %s\n", report.name.c_str());
-  std::printf("              %s\n", report.description.c_str());
+  if (!report.description.empty()) std::printf("              %s\n", report.description.c_str());
   std::string constants;
   for (const auto& [name, value] : report.reward_constants) constants += (constants.empty() ? "" : ", ") + name + " " + format_setting(value);
   if (!constants.empty()) std::printf("reward        %s\n", constants.c_str());
@@ -171,7 +157,8 @@ void print_json(const InfoReport& report) {
       "\"n_actions\": %d, \"n_backward_actions\": %d, \"exit_action\": %d, \"max_trajectory_length\": %d, "
       "\"n_states\": %s, \"enumerable\": %s, \"log_z\": %s, \"n_modes\": %s, \"log_reward_floor_required\": %s, "
       "\"reward_constants\": %s, \"memory_estimate\": %s, \"threads\": %d, \"openmp_wait_policy\": %s}\n",
-      json_string(report.env).c_str(), json_string(report.name).c_str(), json_string(report.description).c_str(),
+      json_string(report.env).c_str(), json_string(report.name).c_str(),
+      report.description.empty() ? "null" : json_string(report.description).c_str(),
       report.state_width, json_string(report.encoding).c_str(), report.encoding_width, report.n_actions,
       report.n_backward_actions, report.exit_action, report.max_trajectory_length, json_count(report.n_states).c_str(),
       report.enumerable ? "true" : "false", log_z, json_count(report.n_modes).c_str(),

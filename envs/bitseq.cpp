@@ -22,6 +22,11 @@ BitSeq::BitSeq(int n_bits, int word_bits, std::vector<std::string> modes, double
 
 std::string BitSeq::name() const { return name_with_prefix("bitseq"); }
 
+std::string BitSeq::description() const {
+  return "BitSeq, non-autoregressive: fill any empty k-bit slot with a word, n/k moves, no exit; "
+         "log R = -beta * Hamming distance to the nearest mode";
+}
+
 bool BitSeq::is_initial(const int32_t* state) const {
   for (int slot = 0; slot < n_slots_; ++slot)
     if (state[slot] != empty_word_) return false;

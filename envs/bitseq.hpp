@@ -23,6 +23,7 @@ class BitSeq : public BitSeqBase {
   BitSeq(int n_bits, int word_bits, std::vector<std::string> modes, double beta = 2.0, int mode_threshold = 30);
 
   std::string name() const override;  // "bitseq(n=120,k=8,beta=2)"
+  std::string description() const override;
   int n_actions() const override { return n_slots_ << word_bits_; }
   int n_backward_actions() const override { return n_slots_; }
   int max_parents() const override { return n_slots_; }

@@ -23,6 +23,11 @@ BitSeqAutoregressive::BitSeqAutoregressive(int n_bits, int word_bits, std::vecto
 
 std::string BitSeqAutoregressive::name() const { return name_with_prefix("bitseq-ar"); }
 
+std::string BitSeqAutoregressive::description() const {
+  return "BitSeq, autoregressive: append k-bit words left to right (a tree), n/k moves, no exit; "
+         "log R = -beta * Hamming distance to the nearest mode";
+}
+
 int BitSeqAutoregressive::filled_slots(const int32_t* state) const {
   int low = 0, high = n_slots_;  // the filled prefix is [0, t): binary search for t
   while (low < high) {

@@ -26,6 +26,7 @@ class BitSeqAutoregressive : public BitSeqBase {
   int filled_slots(const int32_t* state) const;  // t: the length of the filled prefix
 
   std::string name() const override;  // "bitseq-ar(n=120,k=8,beta=2)"
+  std::string description() const override;
   int n_actions() const override { return 1 << word_bits_; }
   int n_backward_actions() const override { return 1; }
   int max_parents() const override { return 1; }

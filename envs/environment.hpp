@@ -31,7 +31,8 @@ using StateMatrix = Eigen::Matrix<int32_t, Eigen::Dynamic, Eigen::Dynamic, Eigen
 // the network W real-valued features, and the first layer is a plain GEMM.
 enum class Encoding {
   KHot,         // HyperGrid: D one-hots of length H (W = D*H, K = D); BitSeq: one-hot per slot
-  OneHotState,  // one-hot over all states (W = number of states, K = 1); also the tabular index
+  OneHotState,  // one-hot over all states (W = number of states, K = 1); optional: a tabular policy
+                // indexes its table by state_index (Enumeration) whether or not this is offered
   Dense,        // W real features per state, written by encode_dense (K is not used)
 };
 const char* encoding_name(Encoding encoding);  // "k-hot", "one-hot-state", "dense"
@@ -109,6 +110,8 @@ class Environment {
   virtual int parents(const int32_t* state, int32_t* parent_states, int* actions) const;
   virtual std::string action_name(int action) const;            // default "exit" or "action <a>"
   virtual std::string state_string(const int32_t* state) const;  // default "(v0,v1,...)"
+  // One line on what the environment is and how it rewards, for `gfn info`; default: none (empty).
+  virtual std::string description() const { return {}; }
   // Defaults for training on this environment (see TrainingDefaults); none unless overridden.
   virtual TrainingDefaults training_defaults() const { return {}; }
   // The reward's constants by name, for reports (HyperGrid: R0, R1, R2; BitSeq: beta).

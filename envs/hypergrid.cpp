@@ -111,6 +111,14 @@ HyperGrid HyperGrid::grid() {
   return grid;
 }
 
+std::string HyperGrid::description() const {
+  if (grid_action_names_)
+    return "the 16x16 Grid demo: HyperGrid D=2, H=16, R = 0.01 + 0.5 [outer] + 2 [band]; one-hot cells; "
+           "actions Down, Right, Terminate";
+  return "HyperGrid: D coordinates in 0..H-1 from 0; move +1 along one axis or exit (valid everywhere); "
+         "R = R0 + R1 [all outer] + R2 [all in band]";
+}
+
 double HyperGrid::reward_value(const int32_t* state) const {
   bool all_outer = true, all_band = true;
   for (int d = 0; d < ndim_; ++d) {

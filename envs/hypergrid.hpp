@@ -45,6 +45,7 @@ class HyperGrid : public Environment {
   double reward_value(const int32_t* state) const;
 
   std::string name() const override { return name_; }
+  std::string description() const override;
   int state_width() const override { return ndim_; }
   int n_actions() const override { return ndim_ + 1; }
   int n_backward_actions() const override { return ndim_; }

@@ -18,6 +18,10 @@ constexpr int kLength = 8;
 class MotifSequences : public gfn::Environment {
  public:
   std::string name() const override { return "motif-sequences(8)"; }
+  // Optional: one line for `gfn info` (motif_gfn.cpp).
+  std::string description() const override {
+    return "binary sequences of length 8 built left to right, no exit; R = 0.1 + the number of 101 motifs";
+  }
   int state_width() const override { return 1 + kLength; }
   int n_actions() const override { return 2; }
   int n_backward_actions() const override { return 1; }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+#include <string>
 #include <tuple>
 
 namespace gfn {
@@ -33,7 +34,12 @@ Model<Scalar>::Model(const Environment& env, const ModelConfig& config, uint64_t
   encoding_ = config.tabular ? Encoding::OneHotState : env.default_encoding();
   if (config.tabular) require_capability(env, Capability::Enumeration, "a tabular policy");
   if (config.backward == BackwardPolicy::MaxEnt) require_capability(env, Capability::MaxEntBackward, "--pb maxent");
-  const int input_width = env.encoding_width(encoding_);
+  // A table's rows are the states, numbered by the enumeration (state_index), whatever encodings the
+  // environment offers.
+  if (config.tabular && env.n_states() > std::numeric_limits<int32_t>::max())
+    throw std::invalid_argument("a tabular policy needs at most 2^31 - 1 states, and " + env.name() + " has " +
+                                std::to_string(env.n_states()));
+  const int input_width = config.tabular ? int(env.n_states()) : env.encoding_width(encoding_);
   MlpShape shape;
   shape.input_width = input_width;
   shape.hidden = config.tabular ? std::vector<int>{} : config.hidden;
@@ -81,6 +87,11 @@ Model<Scalar>::Model(const Environment& env, const ModelConfig& config, uint64_t
 }
 
 template <typename Scalar>
+int Model<Scalar>::active_per_row() const {
+  return config_.tabular ? 1 : env_.encoding_active(encoding_);
+}
+
+template <typename Scalar>
 void Model<Scalar>::encode(const int32_t* states, int n_states, ModelScratch& scratch) const {
   const int state_width = env_.state_width();
   if (encoding_ == Encoding::Dense) {
@@ -88,6 +99,11 @@ void Model<Scalar>::encode(const int32_t* states, int n_states, ModelScratch& sc
     scratch.features.resize(size_t(n_states) * width);
     for (int r = 0; r < n_states; ++r)
       env_.encode_dense(states + int64_t(r) * state_width, scratch.features.data() + int64_t(r) * width);
+    return;
+  }
+  if (config_.tabular) {  // one active position: the state's index
+    scratch.active.resize(size_t(n_states));
+    for (int r = 0; r < n_states; ++r) scratch.active[r] = int(env_.state_index(states + int64_t(r) * state_width));
     return;
   }
   const int active_per_row = env_.encoding_active(encoding_);
@@ -104,8 +120,7 @@ void Model<Scalar>::run_network(const Mlp<Scalar>& network, Tape<Scalar>& tape, 
                                 FlatVector<Scalar>* gradient, int n_states, const ModelScratch& scratch,
                                 NodeId* heads, DenseLayers<Scalar>* dense) const {
   if (encoding_ != Encoding::Dense) {
-    network.forward_sparse(tape, store, gradient, scratch.active.data(), n_states, env_.encoding_active(encoding_),
-                           heads, dense);
+    network.forward_sparse(tape, store, gradient, scratch.active.data(), n_states, active_per_row(), heads, dense);
     return;
   }
   network.forward(tape, store, gradient, dense_input(tape, n_states, scratch), heads, dense);
@@ -254,8 +269,7 @@ bool Model<Scalar>::forward_head(Tape<Scalar>& tape, const int32_t* states, int 
   if (!network.has_trunk()) return false;
   encode(states, n_states, scratch);
   head->features = encoding_ != Encoding::Dense
-                       ? network.trunk_sparse(tape, store_, scratch.active.data(), n_states,
-                                              env_.encoding_active(encoding_))
+                       ? network.trunk_sparse(tape, store_, scratch.active.data(), n_states, active_per_row())
                        : network.trunk(tape, store_, dense_input(tape, n_states, scratch));
   std::tie(head->weight, head->bias) = network.head_parameters(head_of_.forward);
   return true;

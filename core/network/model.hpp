@@ -7,8 +7,9 @@
 //
 // An MLP reads the environment's sparse encoding (first layer = embedding sum). "Tied" puts every
 // head on one trunk. Tabular = zero-initialised tables indexed by state (a linear layer without a
-// trunk on the one-hot state encoding, started at zero). A learned P_B head starts at zero, so P_B
-// starts uniform.
+// trunk on the one-hot state encoding, started at zero); the index is the environment's state_index,
+// so any environment that enumerates gets one, whether or not it offers Encoding::OneHotState. A
+// learned P_B head starts at zero, so P_B starts uniform.
 //
 // Shapes: B evaluated states, S state width, A forward and A_b backward actions, K active inputs.
 //
@@ -129,6 +130,7 @@ class Model {
   Encoding encoding_;
   ParameterStore<Scalar> store_;
   void encode(const int32_t* states, int n_states, ModelScratch& scratch) const;
+  int active_per_row() const;  // K of the sparse input (1 for a table: the state's index)
   // The dense encoding encode() wrote into scratch, as an input node (N x W).
   NodeId dense_input(Tape<Scalar>& tape, int n_states, const ModelScratch& scratch) const;
   // Runs `network` on the states encode() wrote into scratch: writes one node per head.

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <stdexcept>
+#include <string>
 
 #include "core/evaluation/terminal_likelihood.hpp"
 #include "util/files.hpp"
@@ -52,8 +53,12 @@ Session::Session(std::unique_ptr<Environment> env, const RunSettings& settings)
     enumeration_ = std::make_unique<Enumeration>(*env_);
     window_ = std::make_unique<TerminalWindow>(n_states, settings_.window);
   }
-  if (settings_.policy == "tabular" && !enumeration_)
-    throw std::invalid_argument("--policy tabular needs an enumerable environment (at most 10 million states)");
+  if (settings_.policy == "tabular") {
+    require_capability(*env_, Capability::Enumeration, "--policy tabular");
+    if (!enumeration_)
+      throw std::invalid_argument("--policy tabular needs at most " + std::to_string(Enumeration::kDefaultLimit) +
+                                  " states, and " + env_->name() + " has " + std::to_string(n_states));
+  }
   trainer_ = std::make_unique<Trainer>(*env_, settings_.model_config(), settings_.train_config());
   test_set_ = has_test_set_rank_correlation(*env_);
 }

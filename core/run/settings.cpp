@@ -361,6 +361,13 @@ T parse_number(const std::string& flag, const std::string& text, const SettingCh
   const bool negative_unsigned = std::is_same_v<T, uint64_t> && whole && text[0] == '-';
   if (!automatic && whole && (errno == ERANGE || negative_unsigned)) throw out_of_range();
   if (!automatic && (!whole || errno != 0)) throw std::invalid_argument(flag + ": malformed value '" + text + "'");
+  if constexpr (std::is_same_v<T, double>) {
+    // NaN is the table's "auto": a NaN typed by the user (nan, NaN, -nan(...)) is never taken for it.
+    if (!automatic && std::isnan(value))
+      throw std::invalid_argument(flag + ": " + text + " is not a number (" + accepted_values<T>(check) +
+                                  (check.auto_allowed ? ", or auto" : "") + ")");
+    if (std::isinf(value) && check.finite) throw out_of_range();  // inf, -infinity, ... where not accepted
+  }
   return value;
 }
 

@@ -163,6 +163,8 @@ std::string format_setting(double value);
 // Reads `text` as a T (int, int64_t, uint64_t; double, with "auto" for NaN) for `flag`, the parser of
 // every numeric setting. Throws std::invalid_argument: "--flag: malformed value 'x'", or for a number T
 // cannot hold, "--flag: x is out of range (an integer from 1 to 2^63 - 1)", giving what `check` accepts.
+// A double typed as NaN ("nan", any spelling strtod reads) is refused ("--flag: nan is not a number
+// (...)"), never read as auto; an infinity is refused as out of range unless `check.finite` is false.
 // The value is not checked against `check` here (validate() does); parse_number_within also refuses a
 // value outside `check`'s interval with that same range error.
 template <typename T>

@@ -50,6 +50,10 @@ TEST_CASE("cli: usage errors exit with 2 and name the command's --help") {
       {"train --seed 18446744073709551616", "--seed: 18446744073709551616 is out of range (an integer from 0 to 2^64 - 1)"},
       {"train --seed -1", "--seed: -1 is out of range (an integer from 0 to 2^64 - 1)"},
       {"train --lr 1e999", "--lr: 1e999 is out of range (a finite number, positive)"},
+      // NaN is the table's "auto": typed, it is refused as typed, never read as the default.
+      {"train --R0 nan", "--R0: nan is not a number (a finite number, non-negative, or auto)"},
+      {"train --lr NaN", "--lr: NaN is not a number (a finite number, positive)"},
+      {"train --lr inf", "--lr: inf is out of range (a finite number, positive)"},
       {"train --iters 0", "--iters must be at least 1 (got 0)"},
       {"train --epsilon 2", "--epsilon must be in [0, 1] (got 2)"},
       {"train --loss nope", "--loss: unknown value 'nope'"},

@@ -1,6 +1,7 @@
 // Running the real `gfn` binary from tests (tests/cli/): run_gfn(arguments) runs it through the shell and
-// returns its exit code, stdout and stderr; scratch_dir(name) gives an empty directory per name and test
-// process (the pid keeps processes that ctest runs in parallel apart); read_file reads a whole file.
+// returns its exit code, stdout and stderr (run_custom_gfn: the same for tests/programs/custom_gfn.cpp);
+// scratch_dir(name) gives an empty directory per name and test process (the pid keeps processes that
+// ctest runs in parallel apart); read_file reads a whole file.
 // Needs GFN_CLI_PATH (set by tests/CMakeLists.txt when the CLI is built).
 #pragma once
 
@@ -35,10 +36,11 @@ inline std::string read_file(const std::string& path) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-inline CliResult run_gfn(const std::string& arguments) {
+// Runs `program arguments` through the shell.
+inline CliResult run_program(const std::string& program, const std::string& arguments) {
   static int counter = 0;
   const std::string err_path = scratch_dir("stderr-" + std::to_string(counter++)) + "/stderr";
-  const std::string command = std::string(GFN_CLI_PATH) + " " + arguments + " 2>" + err_path;
+  const std::string command = program + " " + arguments + " 2>" + err_path;
   CliResult result;
   std::FILE* pipe = popen(command.c_str(), "r");
   REQUIRE(pipe != nullptr);
@@ -50,6 +52,13 @@ inline CliResult run_gfn(const std::string& arguments) {
   result.err = read_file(err_path);
   return result;
 }
+
+inline CliResult run_gfn(const std::string& arguments) { return run_program(GFN_CLI_PATH, arguments); }
+
+#ifdef GFN_CUSTOM_GFN_PATH
+// tests/programs/custom_gfn.cpp: a gfn of one's own on gflownet::cli, with custom environments.
+inline CliResult run_custom_gfn(const std::string& arguments) { return run_program(GFN_CUSTOM_GFN_PATH, arguments); }
+#endif
 
 // The value of "key": number in a flat JSON object, as text ("<missing key>" when absent).
 inline std::string json_value(const std::string& json, const std::string& key) {

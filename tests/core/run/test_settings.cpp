@@ -5,7 +5,10 @@
 
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "core/run/settings.hpp"
 
@@ -30,6 +33,52 @@ TEST_CASE("settings: the defaults pass every check and round-trip through text")
   CHECK(back.r0 == 1e-5);
   CHECK(back.iters == changed.iters);
   CHECK(to_text(back) == to_text(changed));
+}
+
+// The message of the std::invalid_argument that reading `text` into `setting` throws ("" when it reads).
+std::string refusal(const Setting& setting, const std::string& text) {
+  RunSettings settings;
+  try {
+    setting.set_from_text(settings, text);
+  } catch (const std::invalid_argument& error) {
+    return error.what();
+  }
+  return "";
+}
+
+TEST_CASE("settings: nan and infinities typed for a real-valued setting are refused as typed, never read as auto") {
+  int rows = 0;
+  std::vector<std::string> taking_infinity;
+  for (const Setting& setting : run_settings_table()) {
+    if (!std::holds_alternative<double RunSettings::*>(setting.field)) continue;
+    ++rows;
+    CAPTURE(setting.key);
+    for (const std::string text : {"nan", "NaN", "-nan", "NAN", "nan(0x1)"})
+      CHECK(refusal(setting, text).rfind(setting.flag() + ": " + text + " is not a number (", 0) == 0);
+    if (!setting.check.finite) taking_infinity.push_back(setting.key);
+    for (const std::string text : {"inf", "-inf", "Infinity", "-infinity", "+INF"}) {
+      CAPTURE(text);
+      if (setting.check.finite) {
+        CHECK(refusal(setting, text).rfind(setting.flag() + ": " + text + " is out of range (a finite number", 0) == 0);
+        continue;
+      }
+      RunSettings settings;  // the row reads it as the infinity typed
+      setting.set_from_text(settings, text);
+      CHECK(std::isinf(settings.*std::get<double RunSettings::*>(setting.field)));
+      CHECK(setting.value_text(settings) == (text[0] == '-' ? "-inf" : "inf"));
+    }
+    if (setting.check.auto_allowed) {  // "auto" itself still means auto
+      RunSettings settings;
+      setting.set_from_text(settings, "auto");
+      CHECK(std::isnan(settings.*std::get<double RunSettings::*>(setting.field)));
+    }
+  }
+  CHECK(rows >= 20);
+  CHECK(taking_infinity == std::vector<std::string>{"log_reward_floor"});  // -inf: no floor
+  RunSettings floorless;
+  find_setting(run_settings_table(), "log_reward_floor").set_from_text(floorless, "-inf");
+  CHECK(floorless.log_reward_floor == -INFINITY);
+  CHECK_NOTHROW(validate(floorless));
 }
 
 TEST_CASE("settings: text holds only the stored settings that apply to the run") {
