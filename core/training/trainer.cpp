@@ -20,6 +20,8 @@ ModelConfig with_estimators(ModelConfig config, const std::string& loss) {
   return config;
 }
 
+bool is_soft_dqn(const TrainConfig& config) { return objective_spec(config.objective.loss).learner != Learner::Blocks; }
+
 TrainConfig with_block_size(TrainConfig config) {
   if (config.block_size < 0) throw std::invalid_argument("--block-size must be at least 1 (0: from --batch)");
   if (config.block_size == 0) config.block_size = default_block_size(config.batch);
@@ -42,7 +44,9 @@ Trainer::Trainer(const Environment& env, const ModelConfig& model_config, const 
       sampler_(model_, config_.block_size),
       replay_buffer_(config.replay, env.state_width()),
       backward_sampler_(model_, config_.block_size),
-      local_search_(model_, config_.block_size) {
+      local_search_(model_, config_.block_size),
+      reduction_(model_.store().flat_size(), config.lazy_table_updates && model_config.tabular && !is_soft_dqn(config),
+                 is_soft_dqn(config)) {
   if (config.batch < 1) throw std::invalid_argument("--batch must be at least 1");
   if (!(config.replay_ratio >= 0 && config.replay_ratio < 1))
     throw std::invalid_argument("--replay-ratio must be in [0, 1)");
@@ -55,7 +59,7 @@ Trainer::Trainer(const Environment& env, const ModelConfig& model_config, const 
     backward_adam_ = Adam<float>(model_.backward_store(), {AdamGroup{config.learning_rate, config.weight_decay}});
     backward_gradient_ = model_.backward_store().make_gradient();
   }
-  const bool dqn = objective.learner != Learner::Blocks;
+  const bool dqn = is_soft_dqn(config);
   if (dqn && (config.replay_ratio > 0 || config.uniform_ratio > 0 || config.local_search.backtrack > 0))
     throw std::invalid_argument("--replay-ratio, --uniform-ratio and --ls-backtrack apply to the balance objectives, not to " +
                                 config.objective.loss);
@@ -69,10 +73,8 @@ Trainer::Trainer(const Environment& env, const ModelConfig& model_config, const 
     dqn_ = std::make_unique<SoftDqnLearner>(model_, dqn_config, config.seed);
   }
   sampler_.set_recording(!dqn && !config.recompute_logprobs);
-  lazy_ = config.lazy_table_updates && model_config.tabular && !dqn;
-  if (!lazy_) support_.push_back({0, model_.store().flat_size()});
   for (int b = 0; b < n_blocks; ++b) {
-    blocks_.push_back(std::make_unique<Block>());
+    blocks_.push_back(std::make_unique<LossBlock>());
     blocks_.back()->gradient = model_.store().make_gradient();
     if (!dqn) blocks_.back()->objective = make_block_objective<float>(config.objective);
   }
@@ -89,9 +91,9 @@ bool all_finite(const FlatVector<float>& values, const std::vector<FlatRange>& s
 }
 }  // namespace
 
-double Trainer::run_backward(Block& block) const {
+double Trainer::run_backward(LossBlock& block) const {
   const auto start = Clock::now();
-  if (!lazy_) std::fill(block.gradient.begin(), block.gradient.end(), 0.0f);
+  if (!reduction_.lazy()) std::fill(block.gradient.begin(), block.gradient.end(), 0.0f);
   block.tape.backward(block.loss);
   return seconds_since(start);
 }
@@ -109,7 +111,8 @@ constexpr uint64_t kUniformWalkStreams = kUniformDrawStreams + (uint64_t(1) << 3
 }  // namespace
 
 namespace {
-// The blocks [first, end) of n_blocks that process `rank` of `size` builds: contiguous, in rank order.
+// The blocks [first, end) of n_blocks that process `rank` of `size` builds: contiguous, in rank order
+// (as BlockReduction::assign_blocks: compose_batch samples the fresh trajectories of this process's blocks).
 int first_block_of(int n_blocks, int rank, int size) { return int(int64_t(n_blocks) * rank / size); }
 }  // namespace
 
@@ -122,7 +125,7 @@ SamplingOptions Trainer::sampling_options(int64_t iteration) const {
   return options;
 }
 
-int Trainer::compose_batch() {
+int Trainer::compose_batch() try {
   const uint64_t seed = config_.seed, iteration = uint64_t(iteration_);
   const int n_replay = replay_buffer_.size() == 0
                            ? 0
@@ -134,11 +137,12 @@ int Trainer::compose_batch() {
   // Across processes each samples the fresh trajectories of the loss blocks it will build (so the loss
   // finds their forward pass recorded, as in one process), and receives the others'.
   RolloutShare share;
-  if (communicator_->size() > 1) {
+  Communicator& communicator = reduction_.communicator();
+  if (communicator.size() > 1) {
     const int composed = n_fresh_ * (config_.local_search.backtrack > 0 ? 2 : 1) + n_uniform + n_replay;
     const int n_blocks = (composed + config_.block_size - 1) / config_.block_size;
-    const int rank = communicator_->rank(), size = communicator_->size();
-    share = {communicator_, first_block_of(n_blocks, rank, size), first_block_of(n_blocks, rank + 1, size)};
+    const int rank = communicator.rank(), size = communicator.size();
+    share = {&communicator, first_block_of(n_blocks, rank, size), first_block_of(n_blocks, rank + 1, size)};
   }
   sampler_.sample(n_fresh_, seed, iteration, sampling_options(iteration_), batch_, share);
   int reward_calls = n_fresh_;
@@ -168,6 +172,8 @@ int Trainer::compose_batch() {
     if (n_replay > 0) append_batch(batch_, replayed_);
   }
   return reward_calls;
+} catch (const NonFinitePolicy& error) {
+  throw TrainingDiverged("training diverged at iteration " + std::to_string(iteration_ + 1) + ": rollout: " + error.what());
 }
 
 double Trainer::train_backward_policy() {
@@ -198,111 +204,41 @@ double Trainer::train_backward_policy() {
   return value;
 }
 
-void Trainer::exchange_blocks(int n_blocks, std::exception_ptr failure) {
-  block_losses_.assign(size_t(n_blocks), 0.0f);
-  block_gradients_.assign(size_t(n_blocks), nullptr);
-  for (int b = 0; b < n_blocks; ++b) block_gradients_[size_t(b)] = blocks_[b]->gradient.data();
-  if (!failure)
-    for (int b = first_block_; b < end_block_; ++b) block_losses_[size_t(b)] = blocks_[b]->tape.scalar(blocks_[b]->loss);
-  const int rank = communicator_->rank(), size = communicator_->size();
-  if (size == 1) return;
-  // This process's part: per block, its loss, then its gradient: whole, or (lazy updates) the ranges
-  // its backward wrote and their values, the rest of the block's gradient being zero.
-  const int64_t flat_size = model_.store().flat_size();
-  packet_.clear();
-  if (!failure)
-    for (int b = first_block_; b < end_block_; ++b) {
-      packet_.put(block_losses_[size_t(b)]);
-      const float* values = blocks_[b]->gradient.data();
-      if (!lazy_) {
-        packet_.put(values, size_t(flat_size));
-        continue;
-      }
-      const std::vector<FlatRange>& ranges = block_support_[size_t(b - first_block_)];
-      packet_.put(int64_t(ranges.size()));
-      packet_.put(ranges.data(), ranges.size());
-      for (const FlatRange& range : ranges) packet_.put(values + range.begin, size_t(range.end - range.begin));
-    }
-  std::vector<Packet::Reader> parts = exchange(*communicator_, packet_, failure);
-  for (int r = 0; r < size; ++r) {
-    if (r == rank) continue;
-    Packet::Reader& part = parts[size_t(r)];
-    for (int b = first_block_of(n_blocks, r, size); b < first_block_of(n_blocks, r + 1, size); ++b) {
-      block_losses_[size_t(b)] = part.take<float>();
-      if (!lazy_) {
-        block_gradients_[size_t(b)] = part.take<float>(size_t(flat_size));
-        continue;
-      }
-      const size_t n_ranges = size_t(part.take<int64_t>());
-      const FlatRange* ranges = part.take<FlatRange>(n_ranges);
-      for (size_t i = 0; i < n_ranges; ++i) {
-        const int64_t length = ranges[i].end - ranges[i].begin;
-        std::memcpy(blocks_[b]->gradient.data() + ranges[i].begin, part.take<float>(size_t(length)), sizeof(float) * size_t(length));
-        support_.push_back(ranges[i]);
-      }
-    }
-  }
+void Trainer::set_learning_rates() {
+  const double factor = learning_rate_factor(config_.schedule, iteration_);
+  adam_.mutable_groups()[0].learning_rate = config_.learning_rate * factor;
+  adam_.mutable_groups()[1].learning_rate = config_.log_z_learning_rate * factor;
 }
 
+// One iteration: sample a batch, build each block's loss and run its backward (in parallel, blocks
+// of trajectories), reduce the blocks' gradients in block order, check them, take one Adam step.
 IterationResult Trainer::step() {
   IterationResult result;
-  const double rate_factor = learning_rate_factor(config_.schedule, iteration_);
-  adam_.mutable_groups()[0].learning_rate = config_.learning_rate * rate_factor;
-  adam_.mutable_groups()[1].learning_rate = config_.log_z_learning_rate * rate_factor;
-  // Across processes, a failure before the last exchange (on one process alone: memory, a bug) is
-  // kept and sent with the exchange, so that every process stops at the same point; in one process,
-  // and for the replicated soft-DQN learners, it is thrown at once.
-  const bool distributed = communicator_->size() > 1;
-  std::exception_ptr failure;
-  auto guarded = [&](auto&& work) {
-    if (failure) return;
-    try {
-      work();
-    } catch (...) {
-      if (!distributed || dqn_) throw;
-      failure = std::current_exception();
-    }
-  };
+  set_learning_rates();
+  reduction_.begin_iteration();
   auto start = Clock::now();
   BatchCounts counts{};
-  guarded([&] {
-    try {
-      result.reward_calls = compose_batch();
-    } catch (const NonFinitePolicy& error) {
-      throw TrainingDiverged("training diverged at iteration " + std::to_string(iteration_ + 1) + ": rollout: " +
-                             error.what());
-    }
+  reduction_.guard([&] {  // 1. the batch: fresh rollouts of P_F, refined, uniform and replayed ones
+    result.reward_calls = compose_batch();
     counts = count_batch(batch_, model_.env().exit_action());
     result.times.rollout = seconds_since(start);
     if (model_.has_backward_network()) result.backward_loss = train_backward_policy();
   });
-  if (dqn_) {
-    start = Clock::now();
-    result.loss = dqn_->step(batch_, iteration_, adam_, blocks_[0]->gradient);
-    ++iteration_;
-    result.times.backward = seconds_since(start);
-    result.trajectories = counts.trajectories;
-    result.transitions = counts.transitions;
-    result.rows = batch_.n_rows();
-    return result;
-  }
+  if (dqn_) return soft_dqn_step(counts, result);
 
-  // Each block builds its loss and runs backward at once while its tape is hot in cache, unless the
-  // objective needs a batch-wide total first (two phases, see core/training/objective.hpp). This process
-  // builds blocks [first_block_, end_block_): all of them when it is alone.
+  // 2. Each block builds its loss and runs backward at once while its tape is hot in cache, unless
+  // the objective needs a batch-wide total first (two phases, see core/training/objective.hpp).
   start = Clock::now();
-  double exchange_seconds = 0;
-  const int batch_size = failure ? 0 : batch_.n_trajectories();
-  const int n_blocks = (batch_size + config_.block_size - 1) / config_.block_size;
-  first_block_ = first_block_of(n_blocks, communicator_->rank(), communicator_->size());
-  end_block_ = first_block_of(n_blocks, communicator_->rank() + 1, communicator_->size());
+  const int batch_size = reduction_.failed() ? 0 : batch_.n_trajectories();
+  reduction_.assign_blocks((batch_size + config_.block_size - 1) / config_.block_size);
+  const int first_block = reduction_.first_block();
   const bool two_phase = blocks_[0]->objective->needs_batch_total();
   const ForwardRecord<float>* record = config_.recompute_logprobs ? nullptr : &sampler_.forward_record();
-  guarded([&] {
-    parallel_for(end_block_ - first_block_, [&](int64_t i) {
-      Block& block = *blocks_[first_block_ + i];
+  reduction_.guard([&] {
+    parallel_for(reduction_.end_block() - first_block, [&](int64_t i) {
+      LossBlock& block = *blocks_[first_block + i];
       const auto block_start = Clock::now();
-      const int first = int(first_block_ + i) * config_.block_size;
+      const int first = int(first_block + i) * config_.block_size;
       block.loss = block.objective->build(block.tape, &block.gradient, model_, batch_, counts, first,
                                           std::min(config_.block_size, batch_size - first), record);
       block.forward_seconds = seconds_since(block_start);
@@ -310,91 +246,23 @@ IterationResult Trainer::step() {
     });
   });
   if (two_phase) {
-    double total = 0;  // in block order, whatever the thread count and the number of processes
-    if (distributed) {
-      const auto exchange_start = Clock::now();
-      packet_.clear();
-      if (!failure)
-        for (int b = first_block_; b < end_block_; ++b) packet_.put(blocks_[b]->objective->block_total(blocks_[b]->tape));
-      std::vector<Packet::Reader> parts = exchange(*communicator_, packet_, failure);
-      const int size = communicator_->size();
-      for (int r = 0; r < size; ++r)
-        for (int b = first_block_of(n_blocks, r, size); b < first_block_of(n_blocks, r + 1, size); ++b)
-          total += parts[size_t(r)].take<double>();
-      exchange_seconds += seconds_since(exchange_start);
-    } else {
-      for (int b = 0; b < n_blocks; ++b) total += blocks_[b]->objective->block_total(blocks_[b]->tape);
-    }
-    guarded([&] {
-      parallel_for(end_block_ - first_block_, [&](int64_t i) {
-        Block& block = *blocks_[first_block_ + i];
+    const double total = reduction_.batch_total(blocks_);
+    reduction_.guard([&] {
+      parallel_for(reduction_.end_block() - first_block, [&](int64_t i) {
+        LossBlock& block = *blocks_[first_block + i];
         block.loss = block.objective->finish(block.tape, total, counts);
         block.backward_seconds = run_backward(block);
       });
     });
   }
-  if (lazy_) {  // where the blocks' backward wrote: the rows of the tables they read, the rest whole
-    support_.clear();
-    block_support_.resize(size_t(std::max(end_block_ - first_block_, 0)));
-    for (int b = first_block_; b < end_block_ && !failure; ++b) {
-      std::vector<FlatRange>& ranges = block_support_[size_t(b - first_block_)];
-      ranges.clear();
-      blocks_[b]->tape.gradient_support(blocks_[b]->gradient, ranges);
-      support_.insert(support_.end(), ranges.begin(), ranges.end());
-    }
-  }
-  const auto exchange_start = Clock::now();
-  exchange_blocks(n_blocks, failure);  // other processes' blocks; their support too
-  if (distributed) exchange_seconds += seconds_since(exchange_start);
-  if (lazy_) merge_ranges(support_);
-  // Ordered reduction into block 0: block 0 + block 1 + ... for every entry, whatever the thread count.
-  double loss = 0;
-  for (int b = 0; b < n_blocks; ++b) loss += double(block_losses_[size_t(b)]);
+  // 3. One gradient: every block's, in block order, into block 0's buffer; then the checks.
+  const double loss = reduction_.reduce(blocks_);
   FlatVector<float>& gradient = blocks_[0]->gradient;
-  constexpr int64_t chunk = 1 << 14;
-  for (const FlatRange& range : support_) {
-#pragma omp parallel for schedule(static) if (n_blocks > 1 && range.end - range.begin > chunk)
-    for (int64_t first = range.begin; first < range.end; first += chunk) {
-      const int64_t length = std::min(chunk, range.end - first);
-      Eigen::Map<Eigen::ArrayXf> total(gradient.data() + first, length);
-      if (block_gradients_[0] != gradient.data()) total = Eigen::Map<const Eigen::ArrayXf>(block_gradients_[0] + first, length);
-      for (int b = 1; b < n_blocks; ++b) total += Eigen::Map<const Eigen::ArrayXf>(block_gradients_[size_t(b)] + first, length);
-    }
-  }
-  if (!std::isfinite(loss))
-    throw TrainingDiverged("training diverged at iteration " + std::to_string(iteration_ + 1) + ": the " +
-                           config_.objective.loss + " loss is " + std::to_string(loss));
-  if (!all_finite(gradient, support_)) {
-    std::string parameter = "?";
-    for (int id = 0; id < model_.store().size() && parameter == "?"; ++id) {
-      const auto& entry = model_.store().entry(id);
-      if (!model_.store().gradient(gradient, id).allFinite()) parameter = entry.name;
-    }
-    throw TrainingDiverged("training diverged at iteration " + std::to_string(iteration_ + 1) +
-                           ": the gradient of " + parameter + " is not finite");
-  }
-  // The loss region's wall time but the exchanges, split between forward and backward in proportion
-  // to this process's thread time.
-  double forward_seconds = 0, backward_seconds = 0;
-  for (int b = first_block_; b < end_block_; ++b) {
-    forward_seconds += blocks_[b]->forward_seconds;
-    backward_seconds += blocks_[b]->backward_seconds;
-  }
-  const double loss_region = seconds_since(start) - exchange_seconds;
-  result.times.loss_forward = loss_region * forward_seconds / std::max(forward_seconds + backward_seconds, 1e-30);
-  result.times.backward = loss_region - result.times.loss_forward;
-  result.times.exchange = exchange_seconds;
+  check_finite(loss, gradient);
+  record_loss_times(seconds_since(start), result);
 
-  start = Clock::now();
-  if (config_.max_gradient_norm > 0) clip_gradient_norm(gradient, config_.max_gradient_norm, support_);
-  if (lazy_) {
-    adam_.step(model_.store(), gradient, support_);
-    for (int b = 0; b < n_blocks; ++b)  // back to zero for the next iteration
-      for (const FlatRange& range : support_)
-        std::fill(blocks_[b]->gradient.begin() + range.begin, blocks_[b]->gradient.begin() + range.end, 0.0f);
-  } else {
-    adam_.step(model_.store(), gradient);
-  }
+  start = Clock::now();  // 4. Adam
+  optimizer_step(gradient);
   ++iteration_;
   result.times.optimizer = seconds_since(start);
   result.loss = loss;
@@ -403,6 +271,50 @@ IterationResult Trainer::step() {
   result.rows = batch_.n_rows();
   result.reused_rows = record ? record->n_recorded_rows() : 0;
   return result;
+}
+
+IterationResult Trainer::soft_dqn_step(const BatchCounts& counts, IterationResult result) {
+  const auto start = Clock::now();
+  result.loss = dqn_->step(batch_, iteration_, adam_, blocks_[0]->gradient);
+  ++iteration_;
+  result.times.backward = seconds_since(start);
+  result.trajectories = counts.trajectories;
+  result.transitions = counts.transitions;
+  result.rows = batch_.n_rows();
+  return result;
+}
+
+void Trainer::check_finite(double loss, FlatVector<float>& gradient) const {
+  if (!std::isfinite(loss))
+    throw TrainingDiverged("training diverged at iteration " + std::to_string(iteration_ + 1) + ": the " +
+                           config_.objective.loss + " loss is " + std::to_string(loss));
+  if (all_finite(gradient, reduction_.support())) return;
+  std::string parameter = "?";
+  for (int id = 0; id < model_.store().size() && parameter == "?"; ++id)
+    if (!model_.store().gradient(gradient, id).allFinite()) parameter = model_.store().entry(id).name;
+  throw TrainingDiverged("training diverged at iteration " + std::to_string(iteration_ + 1) + ": the gradient of " +
+                         parameter + " is not finite");
+}
+
+// The loss region's wall time but the exchanges, split between forward and backward in proportion to
+// this process's thread time.
+void Trainer::record_loss_times(double loss_region_seconds, IterationResult& result) const {
+  double forward_seconds = 0, backward_seconds = 0;
+  for (int b = reduction_.first_block(); b < reduction_.end_block(); ++b) {
+    forward_seconds += blocks_[b]->forward_seconds;
+    backward_seconds += blocks_[b]->backward_seconds;
+  }
+  const double loss_region = loss_region_seconds - reduction_.exchange_seconds();
+  result.times.loss_forward = loss_region * forward_seconds / std::max(forward_seconds + backward_seconds, 1e-30);
+  result.times.backward = loss_region - result.times.loss_forward;
+  result.times.exchange = reduction_.exchange_seconds();
+}
+
+void Trainer::optimizer_step(FlatVector<float>& gradient) {
+  if (config_.max_gradient_norm > 0) clip_gradient_norm(gradient, config_.max_gradient_norm, reduction_.support());
+  if (!reduction_.lazy()) return adam_.step(model_.store(), gradient);
+  adam_.step(model_.store(), gradient, reduction_.support());
+  reduction_.clear_gradients(blocks_);  // back to zero for the next iteration
 }
 
 }  // namespace gfn

@@ -10,6 +10,9 @@
 // Deterministic: given the seed, the loss history and parameters are bit-identical on any thread
 // count (fixed blocks, per-trajectory random streams, fixed reduction order).
 //
+// step() is the algorithm; what a run across processes, lazy table updates and failure propagation
+// add between the blocks' gradients and the Adam step sits behind core/training/block_reduction.hpp.
+//
 // Data-parallel (set_communicator, core/distributed/communicator.hpp): on P processes, each one owns a contiguous
 // range of blocks. It samples the fresh trajectories of its blocks and receives the others', so every
 // process holds the same batch; replay, uniform draws, local search and the P_B step then run
@@ -33,8 +36,8 @@
 
 #include "core/network/adam.hpp"
 #include "core/training/backward_sampler.hpp"
+#include "core/training/block_reduction.hpp"
 #include "core/network/checkpoint.hpp"
-#include "core/distributed/communicator.hpp"
 #include "core/network/learning_rate_schedule.hpp"
 #include "core/training/local_search.hpp"
 #include "core/training/objectives.hpp"
@@ -128,7 +131,7 @@ class Trainer {
   const TrainConfig& config() const { return config_; }
   // The processes that share the blocks (default: this one alone). Every process runs the same
   // configuration and calls step() the same number of times.
-  void set_communicator(Communicator& communicator) { communicator_ = &communicator; }
+  void set_communicator(Communicator& communicator) { reduction_.set_communicator(communicator); }
 
   // Everything training depends on (parameters, optimisers, P_B networks, recent batches, iteration),
   // so a restored trainer continues bit-identically. restore() throws on a mismatching layout.
@@ -136,18 +139,13 @@ class Trainer {
   void restore(const Checkpoint& checkpoint);
 
  private:
-  struct Block {
-    Tape<float> tape;
-    FlatVector<float> gradient;
-    std::unique_ptr<BlockObjective<float>> objective;  // none for the soft-DQN learners
-    NodeId loss = -1;
-    double forward_seconds = 0, backward_seconds = 0;
-  };
-  double run_backward(Block& block) const;  // zeroes the block's gradient, runs backward; seconds
-  // Losses and gradients of the other processes' blocks into block_losses_ and block_gradients_
-  // (throws on every process when one failed: see exchange() in core/distributed/communicator.hpp).
-  void exchange_blocks(int n_blocks, std::exception_ptr failure);
-
+  double run_backward(LossBlock& block) const;  // zeroes the block's gradient, runs backward; seconds
+  void set_learning_rates();                    // the schedule's factor at this iteration
+  IterationResult soft_dqn_step(const BatchCounts& counts, IterationResult result);
+  // Throws TrainingDiverged naming the iteration and the quantity unless the loss and gradient are finite.
+  void check_finite(double loss, FlatVector<float>& gradient) const;
+  void record_loss_times(double loss_region_seconds, IterationResult& result) const;
+  void optimizer_step(FlatVector<float>& gradient);
   double train_backward_policy();  // returns the P_B loss
   int compose_batch();             // fresh, refined and replayed trajectories into batch_; returns reward calls
 
@@ -174,18 +172,8 @@ class Trainer {
   TrajectoryBatch replayed_, refined_, explored_;
   int max_trajectories_ = 0;             // per iteration: blocks are allocated for this many
   std::unique_ptr<SoftDqnLearner> dqn_;  // soft DQN / Munchausen DQN instead of the blocks
-  std::vector<std::unique_ptr<Block>> blocks_;  // block 0's gradient receives the reduced gradient
-  // Lazy table updates: the block gradients are zero between iterations, and support_ holds where
-  // this iteration's are not (sorted ranges); otherwise support_ is the whole buffer.
-  bool lazy_ = false;
-  std::vector<FlatRange> support_;
-  // Data-parallel: this process builds blocks [first_block_, end_block_) of the iteration's blocks.
-  Communicator* communicator_ = &single_process();
-  int first_block_ = 0, end_block_ = 0;
-  Packet packet_;
-  std::vector<float> block_losses_;                // per block, this iteration
-  std::vector<const float*> block_gradients_;      // per block: its own buffer or the exchanged copy
-  std::vector<std::vector<FlatRange>> block_support_;  // lazy updates: per owned block
+  std::vector<std::unique_ptr<LossBlock>> blocks_;  // block 0's gradient receives the reduced gradient
+  BlockReduction reduction_;  // processes, lazy table updates, failures: see core/training/block_reduction.hpp
   int64_t iteration_ = 0;
 };
 
