@@ -38,7 +38,7 @@ std::vector<double> terminating_distribution(const Model<float>& model, const En
     const int rows = int(std::min(chunk, n - first));
     tape.clear();
     const ModelOutputs outputs =
-        model.evaluate(tape, nullptr, states.row(first).data(), rows, scratches[thread_id()], false);
+        model.evaluate(tape, nullptr, {states.row(first).data(), rows, false}, scratches[thread_id()]);
     const auto logp = tape.value(outputs.forward_logprobs);  // rows x A
     for (int r = 0; r < rows; ++r) {
       const int64_t index = first + r;
@@ -95,7 +95,7 @@ ExactMetrics compare_distributions(const std::vector<double>& sampler, const std
 double backward_deviation_from_uniform(const Model<float>& model, const TrajectoryBatch& batch) {
   Tape<float> tape;
   ModelScratch scratch;
-  const ModelOutputs outputs = model.evaluate(tape, nullptr, batch.states.data(), batch.n_rows(), scratch);
+  const ModelOutputs outputs = model.evaluate(tape, nullptr, {batch.states.data(), batch.n_rows()}, scratch);
   const auto logprobs = tape.value(outputs.backward_logprobs);
   double total = 0;
   int64_t count = 0;

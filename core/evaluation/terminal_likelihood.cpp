@@ -78,8 +78,7 @@ void draw_backward_trajectories(const Model<float>& model, const StateMatrix& te
     for (int b = 0; b < n_pairs && !walking; ++b) walking = !env.is_initial(scratch.states.data() + int64_t(b) * width);
     if (!walking) break;
     scratch.tape.clear();
-    const ModelOutputs outputs = model.evaluate(scratch.tape, nullptr, scratch.states.data(), n_pairs,
-                                                scratch.model, /*with_backward=*/true);
+    const ModelOutputs outputs = model.evaluate(scratch.tape, nullptr, {scratch.states.data(), n_pairs, /*with_backward=*/true}, scratch.model);
     const auto backward = scratch.tape.value(outputs.backward_logprobs);  // pairs x A_b
     for (int b = 0; b < n_pairs; ++b) {
       int32_t* state = scratch.states.data() + int64_t(b) * width;

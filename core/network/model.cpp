@@ -173,9 +173,13 @@ void Model<Scalar>::add_mask_node(Tape<Scalar>& tape, const int32_t* states, int
 }
 
 template <typename Scalar>
-ModelOutputs Model<Scalar>::evaluate(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const int32_t* states,
-                                     int n_states, ModelScratch& scratch, bool with_backward,
-                                     DenseLayers<Scalar>* forward_dense, const int* forward_actions) const {
+ModelOutputs Model<Scalar>::evaluate(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const ModelInputs<Scalar>& inputs,
+                                     ModelScratch& scratch) const {
+  const int32_t* states = inputs.states;
+  const int n_states = inputs.n_states;
+  const bool with_backward = inputs.with_backward;
+  DenseLayers<Scalar>* forward_dense = inputs.forward_dense;
+  const int* forward_actions = inputs.forward_actions;
   encode(states, n_states, scratch);
 
   NodeId heads[3][3];
@@ -245,7 +249,7 @@ template <typename Scalar>
 NodeId Model<Scalar>::backward_policy_logprobs(Tape<Scalar>& tape, const int32_t* states, int n_states,
                                                ModelScratch& scratch) const {
   if (config_.backward == BackwardPolicy::Learned)
-    return evaluate(tape, nullptr, states, n_states, scratch).backward_logprobs;
+    return evaluate(tape, nullptr, {states, n_states}, scratch).backward_logprobs;
   if (has_backward_network()) {
     encode(states, n_states, scratch);
     return backward_network_logprobs(tape, target_backward_store_, nullptr, states, n_states, scratch);

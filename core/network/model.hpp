@@ -54,6 +54,19 @@ struct ModelOutputs {
   NodeId log_flow = -1;          // B x 1
 };
 
+// The states a model evaluates, and what it computes for them.
+template <typename Scalar>
+struct ModelInputs {
+  const int32_t* states = nullptr;  // B x S, row-major
+  int n_states = 0;                 // B
+  bool with_backward = true;        // false: the P_B output is skipped (rollout needs only P_F)
+  // The dense layers of the network computing P_F, recorded or given (core/network/mlp.hpp).
+  DenseLayers<Scalar>* forward_dense = nullptr;
+  // B (-1: none): P_F only at these actions, as action_logprobs, for losses that read one action per
+  // state; the B x A forward_logprobs are then not built (Tape::masked_log_softmax_at).
+  const int* forward_actions = nullptr;
+};
+
 // Reusable buffers of one evaluating thread (no allocation after warm-up).
 struct ModelScratch {
   std::vector<int> active;                 // B*K encoding positions (sparse encodings)
@@ -74,14 +87,9 @@ class Model {
   Encoding encoding() const { return encoding_; }
   bool has_log_z() const { return log_z_ >= 0; }
 
-  // states: B x S (row-major, B = n_states rows from `states`). gradient: nullptr for no gradient. With
-  // `with_backward` false the P_B output is skipped (rollout needs only P_F).
-  // forward_dense: the dense layers of the network computing P_F, recorded or given (core/network/mlp.hpp).
-  // forward_actions (B, -1: none): P_F only at these actions, as action_logprobs, for losses that read
-  // one action per state; the B x A forward_logprobs are then not built (Tape::masked_log_softmax_at).
-  ModelOutputs evaluate(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const int32_t* states, int n_states,
-                        ModelScratch& scratch, bool with_backward = true,
-                        DenseLayers<Scalar>* forward_dense = nullptr, const int* forward_actions = nullptr) const;
+  // The outputs for `inputs` on `tape`; gradient: nullptr for no gradient.
+  ModelOutputs evaluate(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const ModelInputs<Scalar>& inputs,
+                        ModelScratch& scratch) const;
   // Output width of each dense layer of the network computing P_F (empty for a tabular model).
   std::vector<int> forward_dense_widths() const;
   NodeId log_z(Tape<Scalar>& tape, FlatVector<Scalar>* gradient) const;  // 1 x 1

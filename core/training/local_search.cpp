@@ -36,8 +36,7 @@ void LocalSearch::segment_log_probabilities(const TrajectoryBatch& batch, const 
     const int first = int(block) * block_size_, last = std::min(n, first + block_size_);
     const int first_row = batch.offsets[first];
     scratch.tape.clear();
-    const ModelOutputs outputs = model_.evaluate(scratch.tape, nullptr, batch.state(first_row),
-                                                 batch.offsets[last] - first_row, scratch.model);
+    const ModelOutputs outputs = model_.evaluate(scratch.tape, nullptr, {batch.state(first_row), batch.offsets[last] - first_row}, scratch.model);
     const auto forward = scratch.tape.value(outputs.forward_logprobs);    // rows x A
     const auto backward = scratch.tape.value(outputs.backward_logprobs);  // rows x A_b
     for (int i = first; i < last; ++i)

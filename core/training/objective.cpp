@@ -70,7 +70,7 @@ NodeId BlockIndex<Scalar>::transition_log_ratio(Tape<Scalar>& tape, const ModelO
   const int n = n_transitions();
   if (outputs.action_logprobs < 0)
     throw std::logic_error("transition_log_ratio: evaluate the block's rows at its actions first "
-                           "(evaluate_rows(tape, gradient, model, block.actions.data()))");
+                           "(RowOutputs::TakenActions, core/training/objective.hpp)");
   const NodeId forward_rows = outputs.action_logprobs;                                          // R x 1
   const NodeId backward_rows = tape.pick(outputs.backward_logprobs, backward_columns.data());  // R x 1
   const NodeId forward = tape.gather_rows(forward_rows, transition_rows.data(), n);

@@ -62,9 +62,25 @@ struct BlockIndex {
   NodeId transition_log_ratio(Tape<Scalar>& tape, const ModelOutputs& outputs) const;
 };
 
-// A block objective. build() clears `tape`, indexes the block and builds its loss, accumulating
-// gradients into `gradient` on backward. Given the rollout's ForwardRecord of the batch (one-pass
-// training), the evaluation of the block's rows reuses the recorded P_F values.
+// The part of a batch that one block builds the loss of: trajectories [first, first + count), the
+// batch-wide counts its normalisers read and, for one-pass training, the rollout's ForwardRecord (the
+// evaluation of the block's rows then reuses the recorded P_F values).
+template <typename Scalar>
+struct BlockOfBatch {
+  const TrajectoryBatch& batch;
+  const BatchCounts& counts;
+  int first = 0, count = 0;
+  const ForwardRecord<Scalar>* record = nullptr;
+};
+
+// Which of the model's outputs an objective reads on the block's rows; build() evaluates them before
+// build_block. P_F at the taken actions only (one column per row: TB, DB, SubTB, ZVar), the whole P_F
+// (modified DB also reads the exit column), or nothing (flow matching evaluates the parents too).
+enum class RowOutputs { TakenActions, AllActions, None };
+
+// A block objective. build() clears `tape`, indexes the block, evaluates the model on its rows and
+// builds its loss (build_block, the objective proper), accumulating gradients into `gradient` on
+// backward.
 //
 // Two phases, for objectives whose loss needs a batch-wide total first (ZVar needs the batch mean of
 // zeta): when needs_batch_total(), build() returns -1; the caller adds block_total() over all blocks in
@@ -76,23 +92,32 @@ struct BlockIndex {
 // allocation after warm-up).
 //
 //   std::unique_ptr<BlockObjective<float>> objective = make_block_objective<float>(config);
-//   NodeId loss = objective->build(tape, &gradient, model, batch, counts, 0, batch.n_trajectories());
+//   NodeId loss = objective->build(tape, &gradient, model, {batch, counts, 0, batch.n_trajectories()});
 template <typename Scalar>
 class BlockObjective {
  public:
-  explicit BlockObjective(const ObjectiveConfig& config) : config_(config) {}
+  BlockObjective() = default;
   virtual ~BlockObjective() = default;
   BlockObjective(const BlockObjective&) = delete;
   BlockObjective& operator=(const BlockObjective&) = delete;
 
-  // Builds the loss of trajectories [first, first + count) of `batch` on `tape` (-1: see finish()).
+  void set_config(const ObjectiveConfig& config) { config_ = config; }
+
+  // Builds the loss of `part` on `tape` (-1: see finish()).
   NodeId build(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const Model<Scalar>& model,
-               const TrajectoryBatch& batch, const BatchCounts& counts, int first, int count,
-               const ForwardRecord<Scalar>* record = nullptr) {
+               const BlockOfBatch<Scalar>& part) {
     tape.clear();
-    block_.index(model.env(), batch, first, count, config_.log_reward_floor);
-    record_ = record;
-    return build_block(tape, gradient, model, counts);
+    block_.index(model.env(), part.batch, part.first, part.count, config_.log_reward_floor);
+    record_ = part.record;
+    model_ = &model;
+    gradient_ = gradient;
+    const RowOutputs wanted = row_outputs();
+    const ModelOutputs outputs =
+        wanted == RowOutputs::None
+            ? ModelOutputs{}
+            : evaluate(tape, {block_.state(0), block_.rows, true, nullptr,
+                              wanted == RowOutputs::TakenActions ? block_.actions.data() : nullptr});
+    return build_block(tape, block_, outputs, part.counts);
   }
 
   virtual bool needs_batch_total() const { return false; }
@@ -100,18 +125,23 @@ class BlockObjective {
   virtual NodeId finish(Tape<Scalar>& /*tape*/, double /*batch_total*/, const BatchCounts& /*counts*/) { return -1; }
 
  protected:
-  // The objective proper: the loss of the indexed block_ (or its first phase).
-  virtual NodeId build_block(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const Model<Scalar>& model,
+  // The objective proper: the loss of the indexed block (or its first phase), given the model's outputs
+  // on its rows as row_outputs() asks.
+  virtual NodeId build_block(Tape<Scalar>& tape, const BlockIndex<Scalar>& block, const ModelOutputs& outputs,
                              const BatchCounts& counts) = 0;
+  virtual RowOutputs row_outputs() const { return RowOutputs::TakenActions; }
 
-  // Every estimator of the model on the block's R rows, on `tape`; given the block's actions, P_F only
-  // at those (ModelOutputs::action_logprobs, what transition_log_ratio reads).
-  ModelOutputs evaluate_rows(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const Model<Scalar>& model,
-                             const int* forward_actions = nullptr) {
-    return model.evaluate(tape, gradient, block_.state(0), block_.rows, model_scratch_, true,
-                          recorded_layers(block_.rows), forward_actions);
+  // The model on `inputs`, whose first rows are the block's (so that a forward record gives theirs).
+  ModelOutputs evaluate(Tape<Scalar>& tape, ModelInputs<Scalar> inputs) {
+    inputs.forward_dense = recorded_layers(inputs.n_states);
+    return model_->evaluate(tape, gradient_, inputs, model_scratch_);
   }
+  NodeId log_z(Tape<Scalar>& tape) const { return model_->log_z(tape, gradient_); }
+  const Model<Scalar>& model() const { return *model_; }
 
+  ObjectiveConfig config_;
+
+ private:
   // For an evaluation of n_rows states that start with the block's rows: the recorded values of those
   // rows (the rest are computed), or nullptr without a record.
   DenseLayers<Scalar>* recorded_layers(int n_rows) {
@@ -122,9 +152,10 @@ class BlockObjective {
     return &dense_;
   }
 
-  ObjectiveConfig config_;
   BlockIndex<Scalar> block_;
   ModelScratch model_scratch_;
+  const Model<Scalar>* model_ = nullptr;
+  FlatVector<Scalar>* gradient_ = nullptr;
   const ForwardRecord<Scalar>* record_ = nullptr;
   std::vector<std::vector<const Scalar*>> given_;  // per dense layer: a pointer per evaluated row
   DenseLayers<Scalar> dense_;

@@ -20,10 +20,14 @@ template <template <typename> class Objective>
 ObjectiveSpec blocks(const char* name, bool log_z, bool state_flow, bool needs_exit, bool reward_floor) {
   return {name, log_z, state_flow, needs_exit, reward_floor, Learner::Blocks,
           [](const ObjectiveConfig& config) -> std::unique_ptr<BlockObjective<float>> {
-            return std::make_unique<Objective<float>>(config);
+            auto objective = std::make_unique<Objective<float>>();
+            objective->set_config(config);
+            return objective;
           },
           [](const ObjectiveConfig& config) -> std::unique_ptr<BlockObjective<double>> {
-            return std::make_unique<Objective<double>>(config);
+            auto objective = std::make_unique<Objective<double>>();
+            objective->set_config(config);
+            return objective;
           }};
 }
 

@@ -174,9 +174,7 @@ void Sampler::sample_block(const int32_t* start_states, int first, int count, ui
                   row_of(trajectory, lengths_[trajectory] - 1), sizeof(int32_t) * state_width);
     }
     scratch.tape.clear();
-    const ModelOutputs outputs = model_.evaluate(scratch.tape, nullptr, scratch.live_states.data(), n_live,
-                                                 scratch.model, /*with_backward=*/false,
-                                                 recording_ ? &scratch.dense : nullptr);
+    const ModelOutputs outputs = model_.evaluate(scratch.tape, nullptr, {scratch.live_states.data(), n_live, /*with_backward=*/false, recording_ ? &scratch.dense : nullptr}, scratch.model);
     const auto logp = scratch.tape.value(outputs.forward_logprobs);  // live x A
 
     int still_live = 0;

@@ -37,7 +37,7 @@ NodeId SoftDqnLearner::build_loss(Tape<float>& tape, FlatVector<float>* gradient
   // Targets from the target network on [s; s'] (no gradient).
   target_tape_.clear();
   const ModelOutputs target_outputs =
-      target_.evaluate(target_tape_, nullptr, transitions.states.data(), 2 * m, target_scratch_, false);
+      target_.evaluate(target_tape_, nullptr, {transitions.states.data(), 2 * m, false}, target_scratch_);
   const auto target_logits = target_tape_.value(target_outputs.forward_logits);
   const auto target_logprobs = target_tape_.value(target_outputs.forward_logprobs);
 
@@ -64,7 +64,7 @@ NodeId SoftDqnLearner::build_loss(Tape<float>& tape, FlatVector<float>* gradient
   }
 
   // Q(s, a) - log P_B(s | s') - y, with P_B read at s' (a learned P_B gets its gradient here).
-  const ModelOutputs outputs = model_.evaluate(tape, gradient, transitions.states.data(), 2 * m, scratch_);
+  const ModelOutputs outputs = model_.evaluate(tape, gradient, {transitions.states.data(), 2 * m}, scratch_);
   indices_.resize(2 * m);
   for (int i = 0; i < 2 * m; ++i) indices_[i] = i;
   const NodeId q = tape.scale(tape.gather_rows(tape.pick(outputs.forward_logits, columns_.data()), indices_.data(), m),

@@ -239,8 +239,8 @@ IterationResult Trainer::step() {
       LossBlock& block = *blocks_[first_block + i];
       const auto block_start = Clock::now();
       const int first = int(first_block + i) * config_.block_size;
-      block.loss = block.objective->build(block.tape, &block.gradient, model_, batch_, counts, first,
-                                          std::min(config_.block_size, batch_size - first), record);
+      block.loss = block.objective->build(block.tape, &block.gradient, model_,
+                                          {batch_, counts, first, std::min(config_.block_size, batch_size - first), record});
       block.forward_seconds = seconds_since(block_start);
       if (!two_phase) block.backward_seconds = run_backward(block);
     });

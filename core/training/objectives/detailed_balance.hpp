@@ -12,14 +12,8 @@ namespace gfn {
 
 template <typename Scalar>
 class DetailedBalance : public BlockObjective<Scalar> {
- public:
-  using BlockObjective<Scalar>::BlockObjective;
-
- protected:
-  NodeId build_block(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const Model<Scalar>& model,
+  NodeId build_block(Tape<Scalar>& tape, const BlockIndex<Scalar>& block, const ModelOutputs& outputs,
                      const BatchCounts& counts) override {
-    const BlockIndex<Scalar>& block = this->block_;
-    const ModelOutputs outputs = this->evaluate_rows(tape, gradient, model, block.actions.data());
     const int n_transitions = block.n_transitions();
     target_rows_.resize(n_transitions);
     for (int b = 0; b < block.n_trajectories(); ++b)

@@ -15,14 +15,11 @@ namespace gfn {
 
 template <typename Scalar>
 class FlowMatching : public BlockObjective<Scalar> {
- public:
-  using BlockObjective<Scalar>::BlockObjective;
+  RowOutputs row_outputs() const override { return RowOutputs::None; }  // evaluated below, with the parents
 
- protected:
-  NodeId build_block(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const Model<Scalar>& model,
+  NodeId build_block(Tape<Scalar>& tape, const BlockIndex<Scalar>& block, const ModelOutputs& /*none*/,
                      const BatchCounts& counts) override {
-    const BlockIndex<Scalar>& block = this->block_;
-    const Environment& env = model.env();
+    const Environment& env = this->model().env();
     const int state_width = env.state_width();
     const int count = block.n_trajectories();
     // Rows evaluated: the block's rows, then the parents of every non-initial row.
@@ -43,8 +40,7 @@ class FlowMatching : public BlockObjective<Scalar> {
       }
     const int n_rows = int(states_.size() / state_width);
     const int n_visited = int(visited_rows_.size());
-    const ModelOutputs outputs = model.evaluate(tape, gradient, states_.data(), n_rows, this->model_scratch_, false,
-                                                   this->recorded_layers(n_rows));
+    const ModelOutputs outputs = this->evaluate(tape, {states_.data(), n_rows, false});
 
     // Outflow of every block row: logsumexp of valid logits = logit(a) - log P_F(a) for any valid a;
     // a final row's outflow is its reward. Reward matching: log F(x -> exit) = log R(x).

@@ -12,8 +12,6 @@ namespace gfn {
 template <typename Scalar>
 class LogPartitionVariance : public BlockObjective<Scalar> {
  public:
-  using BlockObjective<Scalar>::BlockObjective;
-
   bool needs_batch_total() const override { return true; }
   double block_total(const Tape<Scalar>& tape) const override { return double(tape.value(zeta_).sum()); }
   NodeId finish(Tape<Scalar>& tape, double batch_total, const BatchCounts& counts) override {
@@ -22,18 +20,15 @@ class LogPartitionVariance : public BlockObjective<Scalar> {
     return tape.scale(tape.sum(tape.square(centred)), Scalar(1) / Scalar(counts.trajectories));
   }
 
- protected:
-  NodeId build_block(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const Model<Scalar>& model,
+ private:
+  NodeId build_block(Tape<Scalar>& tape, const BlockIndex<Scalar>& block, const ModelOutputs& outputs,
                      const BatchCounts& /*counts*/) override {
-    const BlockIndex<Scalar>& block = this->block_;
-    const ModelOutputs outputs = this->evaluate_rows(tape, gradient, model, block.actions.data());
     const NodeId sums = tape.segment_sum(block.transition_log_ratio(tape, outputs), block.transition_offsets.data(),
                                          block.n_trajectories());
     zeta_ = tape.sub(sums, block.log_reward_column(tape));  // B x 1
     return -1;
   }
 
- private:
   NodeId zeta_ = -1;
 };
 

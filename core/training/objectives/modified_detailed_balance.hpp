@@ -14,15 +14,10 @@ namespace gfn {
 
 template <typename Scalar>
 class ModifiedDetailedBalance : public BlockObjective<Scalar> {
- public:
-  using BlockObjective<Scalar>::BlockObjective;
-
- protected:
-  NodeId build_block(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const Model<Scalar>& model,
+  RowOutputs row_outputs() const override { return RowOutputs::AllActions; }  // P_F(exit|s) too
+  NodeId build_block(Tape<Scalar>& tape, const BlockIndex<Scalar>& block, const ModelOutputs& outputs,
                      const BatchCounts& counts) override {
-    const BlockIndex<Scalar>& block = this->block_;
-    const ModelOutputs outputs = this->evaluate_rows(tape, gradient, model);
-    const Environment& env = model.env();
+    const Environment& env = this->model().env();
     const double floor = this->config_.log_reward_floor;
     const int exit_action = env.exit_action();
     if (exit_action < 0) throw std::invalid_argument("modified-db needs an environment where every state can exit");

@@ -14,14 +14,8 @@ namespace gfn {
 
 template <typename Scalar>
 class SubtrajectoryBalance : public BlockObjective<Scalar> {
- public:
-  using BlockObjective<Scalar>::BlockObjective;
-
- protected:
-  NodeId build_block(Tape<Scalar>& tape, FlatVector<Scalar>* gradient, const Model<Scalar>& model,
+  NodeId build_block(Tape<Scalar>& tape, const BlockIndex<Scalar>& block, const ModelOutputs& outputs,
                      const BatchCounts& counts) override {
-    const BlockIndex<Scalar>& block = this->block_;
-    const ModelOutputs outputs = this->evaluate_rows(tape, gradient, model, block.actions.data());
     const double lambda = this->config_.subtb_lambda;
     const int count = block.n_trajectories();
     const int n_transitions = block.n_transitions();

@@ -124,8 +124,7 @@ std::vector<double> reference_terminating_distribution(const Model<float>& model
   for (int64_t first = 0; first < n; first += 1024) {
     const int rows = int(std::min<int64_t>(1024, n - first));
     tape.clear();
-    const auto values = tape.value(model.evaluate(tape, nullptr, all.states().row(first).data(), rows, scratch,
-                                                  false).forward_logprobs);
+    const auto values = tape.value(model.evaluate(tape, nullptr, {all.states().row(first).data(), rows, false}, scratch).forward_logprobs);
     std::copy(values.data(), values.data() + int64_t(rows) * n_actions, logp.begin() + first * n_actions);
   }
   std::vector<double> reach(n, 0.0), terminating(n, 0.0);

@@ -418,7 +418,7 @@ double reference_log_weight(const Model<float>& model, const int32_t* terminal, 
   }
   Tape<float> tape;
   ModelScratch scratch;
-  const ModelOutputs outputs = model.evaluate(tape, nullptr, states.data(), length + 1, scratch);
+  const ModelOutputs outputs = model.evaluate(tape, nullptr, {states.data(), length + 1}, scratch);
   std::vector<uint8_t> mask(env.n_backward_actions());
   double log_weight = 0;
   for (int t = 1; t <= length; ++t) {

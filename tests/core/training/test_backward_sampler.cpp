@@ -146,7 +146,7 @@ TEST_CASE("core: backward path frequencies match the products of P_B (uniform, m
       ModelScratch scratch;
       for (int r = batch.offsets[b]; r + 1 < batch.offsets[b + 1]; ++r) {
         tape.clear();
-        const ModelOutputs outputs = model.evaluate(tape, nullptr, batch.state(r + 1), 1, scratch);
+        const ModelOutputs outputs = model.evaluate(tape, nullptr, {batch.state(r + 1), 1}, scratch);
         const int column = env.backward_action_of(batch.state(r + 1), batch.actions[r]);
         log_probability += double(tape.value(outputs.backward_logprobs)(0, column));
       }
@@ -201,7 +201,7 @@ TEST_CASE("core: P_B alone equals the P_B of a full evaluation; a fixed P_B puts
     const int n_states = batch.offsets.back();  // every state of the rollout, s0 included
     Tape<float> full_tape, alone_tape;
     ModelScratch scratch;
-    const ModelOutputs outputs = model.evaluate(full_tape, nullptr, batch.state(0), n_states, scratch);
+    const ModelOutputs outputs = model.evaluate(full_tape, nullptr, {batch.state(0), n_states}, scratch);
     const NodeId alone = model.backward_policy_logprobs(alone_tape, batch.state(0), n_states, scratch);
     CHECK(alone_tape.value(alone) == full_tape.value(outputs.backward_logprobs));  // bit for bit, -inf too
     const bool fixed = policy == BackwardPolicy::Uniform || policy == BackwardPolicy::MaxEnt;

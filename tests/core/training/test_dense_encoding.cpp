@@ -45,8 +45,8 @@ TEST_CASE("core: a dense encoding computes what the sparse one does (log-probabi
   FlatVector<double> sparse_gradient = sparse.store().make_gradient(), dense_gradient = dense.store().make_gradient();
   Tape<double> sparse_tape, dense_tape;
   ModelScratch sparse_scratch, dense_scratch;
-  const ModelOutputs a = sparse.evaluate(sparse_tape, &sparse_gradient, states.data(), 5, sparse_scratch);
-  const ModelOutputs b = dense.evaluate(dense_tape, &dense_gradient, states.data(), 5, dense_scratch);
+  const ModelOutputs a = sparse.evaluate(sparse_tape, &sparse_gradient, {states.data(), 5}, sparse_scratch);
+  const ModelOutputs b = dense.evaluate(dense_tape, &dense_gradient, {states.data(), 5}, dense_scratch);
   const auto pf_sparse = sparse_tape.value(a.forward_logprobs), pf_dense = dense_tape.value(b.forward_logprobs);
   for (int r = 0; r < 5; ++r)
     for (int c = 0; c < pf_sparse.cols(); ++c) {

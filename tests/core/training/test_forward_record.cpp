@@ -110,8 +110,8 @@ LossAndGradient batch_loss(const Model<float>& model, const std::string& loss, c
   for (int first = 0; first < batch.n_trajectories(); first += 16) {
     const std::unique_ptr<BlockObjective<float>> objective = make_block_objective<float>(config);
     Tape<float> tape;
-    NodeId node = objective->build(tape, &result.gradient, model, batch, counts, first,
-                                   std::min(16, batch.n_trajectories() - first), record);
+    NodeId node = objective->build(tape, &result.gradient, model,
+                                   {batch, counts, first, std::min(16, batch.n_trajectories() - first), record});
     if (objective->needs_batch_total()) node = objective->finish(tape, objective->block_total(tape), counts);
     tape.backward(node);
     result.loss += tape.scalar(node);

@@ -262,7 +262,7 @@ double library_loss(const Model<double>& model, const ObjectiveConfig& config, c
     const int first = block_starts[b];
     const int end = b + 1 < n_blocks ? block_starts[b + 1] : batch.n_trajectories();
     objectives.push_back(make_block_objective<double>(config));
-    losses[b] = objectives[b]->build(tapes[b], &gradients[b], model, batch, counts, first, end - first);
+    losses[b] = objectives[b]->build(tapes[b], &gradients[b], model, {batch, counts, first, end - first});
     CHECK(objectives[b]->needs_batch_total() == (config.loss == "zvar"));
     if (objectives[b]->needs_batch_total()) {
       CHECK(losses[b] == -1);
@@ -433,7 +433,7 @@ void check_all_gradients(const Environment& env, const TrajectoryBatch& batch, b
     config.log_reward_floor = -12;
     const std::unique_ptr<BlockObjective<double>> objective = make_block_objective<double>(config);
     auto build = [&](Tape<double>& tape, const ParameterStore<double>&, FlatVector<double>* gradient) {
-      const NodeId loss = objective->build(tape, gradient, model, batch, counts, 0, batch.n_trajectories());
+      const NodeId loss = objective->build(tape, gradient, model, {batch, counts, 0, batch.n_trajectories()});
       if (!objective->needs_batch_total()) return loss;
       // The batch mean enters as a constant: exact, since d/dm sum (zeta - m)^2 = 0 at the mean.
       return objective->finish(tape, objective->block_total(tape), counts);
