@@ -57,7 +57,7 @@ void BackwardSampler::sample(const int32_t* terminal_states, int n, uint64_t see
 }
 
 void BackwardSampler::sample_block(const int32_t* terminal_states, int first, int count, uint64_t seed,
-                                   uint64_t iteration, uint64_t first_stream, BlockScratch& scratch) {
+                                   uint64_t iteration, uint64_t first_stream, RolloutScratch& scratch) {
   const Environment& env = model_.env();
   const int state_width = env.state_width();
   const int n_backward = env.n_backward_actions();
@@ -65,11 +65,9 @@ void BackwardSampler::sample_block(const int32_t* terminal_states, int first, in
     return staged_states_.data() + (size_t(trajectory) * max_rows_ + k) * state_width;
   };
 
-  scratch.rngs.resize(count);
-  scratch.live.clear();
+  scratch.start_block(first, count, seed, iteration, first_stream);
   for (int j = 0; j < count; ++j) {
     const int trajectory = first + j;
-    scratch.rngs[j] = Rng::stream(seed, iteration, first_stream + uint64_t(trajectory));
     const int32_t* object = terminal_states + int64_t(trajectory) * state_width;
     std::memcpy(row_of(trajectory, 0), object, sizeof(int32_t) * state_width);
     staged_actions_[size_t(trajectory) * max_rows_] = env.is_final(object) ? -1 : env.exit_action();
@@ -79,13 +77,7 @@ void BackwardSampler::sample_block(const int32_t* terminal_states, int first, in
 
   scratch.tape.reuse_packed_weights(true);  // the parameters stay fixed until the rollout ends
   while (!scratch.live.empty()) {
-    const int n_live = int(scratch.live.size());
-    scratch.live_states.resize(size_t(n_live) * state_width);
-    for (int j = 0; j < n_live; ++j) {
-      const int trajectory = scratch.live[j];
-      std::memcpy(scratch.live_states.data() + size_t(j) * state_width, row_of(trajectory, lengths_[trajectory] - 1),
-                  sizeof(int32_t) * state_width);
-    }
+    const int n_live = scratch.gather_live_states(staged_states_.data(), lengths_.data(), max_rows_, state_width);
     scratch.tape.clear();
     const NodeId backward_logprobs =
         model_.backward_policy_logprobs(scratch.tape, scratch.live_states.data(), n_live, scratch.model);

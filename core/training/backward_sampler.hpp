@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/network/model.hpp"
+#include "core/training/rollout_scratch.hpp"
 #include "core/training/trajectories.hpp"
 
 namespace gfn {
@@ -37,20 +38,13 @@ class BackwardSampler {
               TrajectoryBatch& batch);
 
  private:
-  struct BlockScratch {
-    Tape<float> tape;
-    ModelScratch model;
-    std::vector<int32_t> live_states;  // live x S
-    std::vector<int> live;             // trajectory index of each live row
-    std::vector<Rng> rngs;             // the block's trajectory streams
-  };
   void sample_block(const int32_t* terminal_states, int first, int count, uint64_t seed, uint64_t iteration,
-                    uint64_t first_stream, BlockScratch& scratch);
+                    uint64_t first_stream, RolloutScratch& scratch);
 
   const Model<float>& model_;
   int block_size_;
   int max_rows_;  // per trajectory: max transitions + 1
-  std::vector<BlockScratch> scratch_;   // one per thread
+  std::vector<RolloutScratch> scratch_;   // one per thread
   // Trajectory i at a fixed stride, in walk order (x first, s0 last); reversed on assembly.
   std::vector<int32_t> staged_states_;  // n x max_rows x S
   std::vector<int> staged_actions_;     // n x max_rows: the forward action taken at that row

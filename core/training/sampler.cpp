@@ -135,7 +135,7 @@ void Sampler::sample_from(const int32_t* start_states, int n, uint64_t seed, uin
 }
 
 void Sampler::sample_block(const int32_t* start_states, int first, int count, uint64_t seed, uint64_t iteration,
-                           uint64_t first_stream, const SamplingOptions& options, BlockScratch& scratch) {
+                           uint64_t first_stream, const SamplingOptions& options, RolloutScratch& scratch) {
   const Environment& env = model_.env();
   const int state_width = env.state_width();
   const int n_actions = env.n_actions();
@@ -144,11 +144,9 @@ void Sampler::sample_block(const int32_t* start_states, int first, int count, ui
     return staged_states_.data() + (size_t(trajectory) * max_rows_ + row) * state_width;
   };
 
-  scratch.rngs.resize(count);
-  scratch.live.clear();
+  scratch.start_block(first, count, seed, iteration, first_stream);
   for (int j = 0; j < count; ++j) {
     const int trajectory = first + j;
-    scratch.rngs[j] = Rng::stream(seed, iteration, first_stream + uint64_t(trajectory));
     int32_t* start = row_of(trajectory, 0);
     if (start_states)
       std::memcpy(start, start_states + size_t(trajectory) * state_width, sizeof(int32_t) * state_width);
@@ -166,13 +164,7 @@ void Sampler::sample_block(const int32_t* start_states, int first, int count, ui
 
   scratch.tape.reuse_packed_weights(true);  // the parameters stay fixed until the rollout ends
   while (!scratch.live.empty()) {
-    const int n_live = int(scratch.live.size());
-    scratch.live_states.resize(size_t(n_live) * state_width);
-    for (int j = 0; j < n_live; ++j) {
-      const int trajectory = scratch.live[j];
-      std::memcpy(scratch.live_states.data() + size_t(j) * state_width,
-                  row_of(trajectory, lengths_[trajectory] - 1), sizeof(int32_t) * state_width);
-    }
+    const int n_live = scratch.gather_live_states(staged_states_.data(), lengths_.data(), max_rows_, state_width);
     scratch.tape.clear();
     const ModelOutputs outputs = model_.evaluate(scratch.tape, nullptr, {scratch.live_states.data(), n_live, /*with_backward=*/false, recording_ ? &scratch.dense : nullptr}, scratch.model);
     const auto logp = scratch.tape.value(outputs.forward_logprobs);  // live x A

@@ -20,6 +20,7 @@
 
 #include "core/distributed/communicator.hpp"
 #include "core/training/forward_record.hpp"
+#include "core/training/rollout_scratch.hpp"
 #include "core/network/model.hpp"
 #include "core/training/trajectories.hpp"
 
@@ -71,24 +72,15 @@ class Sampler {
   const ForwardRecord<float>& forward_record() const { return record_; }
 
  private:
-  struct BlockScratch {
-    Tape<float> tape;
-    ModelScratch model;
-    std::vector<int32_t> live_states;  // live x S
-    std::vector<int> live;             // trajectory index of each live row
-    std::vector<Rng> rngs;             // the block's trajectory streams
-    std::vector<float> weights;        // A: draw_action's scratch
-    DenseLayers<float> dense;          // the P_F network's dense-layer nodes, when recording
-  };
   void sample_block(const int32_t* start_states, int first, int count, uint64_t seed, uint64_t iteration,
-                    uint64_t first_stream, const SamplingOptions& options, BlockScratch& scratch);
+                    uint64_t first_stream, const SamplingOptions& options, RolloutScratch& scratch);
   // The other processes' trajectories [first, end) into the staging buffers, this process's out.
   void exchange_staged(const RolloutShare& share, int n, std::exception_ptr failure);
 
   const Model<float>& model_;
   int block_size_;
   int max_rows_;  // per trajectory: max transitions + 1
-  std::vector<BlockScratch> scratch_;   // one per thread
+  std::vector<RolloutScratch> scratch_;   // one per thread
   std::vector<int32_t> staged_states_;  // n x max_rows x S, trajectory i at a fixed stride
   std::vector<int> staged_actions_;     // n x max_rows
   std::vector<int> lengths_;            // rows of each trajectory
