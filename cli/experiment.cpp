@@ -1,4 +1,4 @@
-// `gfn experiment`: the paper protocols of the TLM and soft-RL papers (README.md, "Paper protocols") as a grid of runs
+// `gfn experiment`: the paper protocols of the TLM and soft-RL papers (docs/cli.md, "Paper protocols") as a grid of runs
 // (objective x backward policy x seed, and reward preset on HyperGrid), run in parallel over cores,
 // each writing its own directory; then a summary table (markdown and CSV) and SVG curves.
 //

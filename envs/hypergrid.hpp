@@ -95,7 +95,7 @@ class HyperGrid : public Environment {
   // TB and SubTB clip log R at -12: R0 may be 0 (log R = -inf) and the uncovered grid is flat anyway.
   // Exploration: a quarter of each batch is drawn uniformly among the grid's cells (trained on through
   // P_B), no epsilon. The modes sit in far corners behind a low-reward plateau that on-policy rollouts,
-  // with or without epsilon, rarely cross; uniform draws reach every corner (README, "Defaults").
+  // with or without epsilon, rarely cross; uniform draws reach every corner (docs/cli.md, "Exploration defaults").
   TrainingDefaults training_defaults() const override { return TrainingDefaults{-12.0, 0.0, 0.25}; }
   std::vector<std::pair<std::string, double>> reward_constants() const override {
     return {{"R0", reward_.r0}, {"R1", reward_.r1}, {"R2", reward_.r2}};
