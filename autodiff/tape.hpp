@@ -49,20 +49,8 @@ class Tape {
   // Elementwise and linear algebra. Shapes: a, b of equal shape unless stated.
   NodeId matmul(NodeId a, NodeId b);              // (B x K) * (K x N) -> B x N
   // A dense layer as one node, x W + bias: (B x I) * (I x H) + (1 x H) broadcast over rows -> B x H.
-  // Same values as add_bias(matmul(x, W), bias) without the intermediate node and its passes. Its
-  // backward skips the rows of each 256-column block where the output gradient is all zero, when that
-  // saves a quarter or more (a masked softmax downstream, BitSeq's head): gradients to rounding.
+  // Same values as add_bias(matmul(x, W), bias) without the intermediate node and its passes.
   NodeId linear(NodeId x, NodeId weight, NodeId bias);
-  // The same node, with output row r copied from given_rows[r] (H values) where that is not null
-  // instead of multiplied: values this layer computed earlier at the same parameters (one-pass
-  // training reuses the rollout's forward pass, see core/training/forward_record.hpp). The other rows are
-  // computed as by linear(); backward is linear's.
-  NodeId linear(NodeId x, NodeId weight, NodeId bias, const Scalar* const* given_rows);
-  // While on, linear() packs each parameter weight the first time it multiplies it and reuses the
-  // packed copy afterwards, across clear() (autodiff/gemm.hpp, PackedOperand: same values, bit for
-  // bit). Only for a stretch in which the parameters do not change, such as one rollout; every call
-  // forgets the copies packed so far (their memory is kept).
-  void reuse_packed_weights(bool on);
   NodeId add(NodeId a, NodeId b);
   NodeId sub(NodeId a, NodeId b);
   NodeId mul(NodeId a, NodeId b);                 // elementwise
@@ -84,10 +72,6 @@ class Tape {
   // Log-space ops. mask is a node of 0/1 values with a's shape; masked entries become -inf and get
   // zero gradient. A row with every entry masked (or -inf) gives -inf and zero gradient, never NaN.
   NodeId masked_log_softmax(NodeId a, NodeId mask);  // B x N -> B x N
-  // Row r's masked log-softmax at column columns[r] only (-1: 0 with no gradient): the values of
-  // pick(masked_log_softmax(a, mask), columns) without the B x N node and its passes, for losses that
-  // read one action per state. Gradients agree with the two-node form to rounding.
-  NodeId masked_log_softmax_at(NodeId a, NodeId mask, const int* columns);  // B x N -> B x 1
   NodeId row_logsumexp(NodeId a);                    // B x N -> B x 1
 
   // Indexing. Index arrays are copied into the tape.
@@ -109,9 +93,31 @@ class Tape {
   // gradient is seeded with ones (a 1 x 1 loss: d loss / d loss = 1).
   void backward(NodeId root);
 
+  // Fast paths (autodiff/tape_fast.cpp): each computes what a plain form above computes, faster, is
+  // switched by name, and is held equal to its twin by a test (tests/autodiff/).
+  //
+  // linear() with output row r copied from given_rows[r] (H values) where that is not null instead of
+  // multiplied: values this layer computed earlier at the same parameters (one-pass training reuses
+  // the rollout's forward pass, see core/training/forward_record.hpp). The other rows are computed as
+  // by linear(); backward is linear's.
+  NodeId linear(NodeId x, NodeId weight, NodeId bias, const Scalar* const* given_rows);
+  // While on, linear() packs each parameter weight the first time it multiplies it and reuses the
+  // packed copy afterwards, across clear() (autodiff/gemm.hpp, PackedOperand: same values, bit for
+  // bit). Only for a stretch in which the parameters do not change, such as one rollout; every call
+  // forgets the copies packed so far (their memory is kept).
+  void reuse_packed_weights(bool on);
+  // On (the default), linear's backward skips the rows of each 256-column block where the output
+  // gradient is all zero, when that saves a quarter or more (a masked softmax downstream, BitSeq's
+  // head); off: the dense products. Gradients to rounding.
+  void set_block_sparse_backward(bool on);
+  // Row r's masked log-softmax at column columns[r] only (-1: 0 with no gradient): the values of
+  // pick(masked_log_softmax(a, mask), columns) without the B x N node and its passes, for losses that
+  // read one action per state. Gradients agree with the two-node form to rounding.
+  NodeId masked_log_softmax_at(NodeId a, NodeId mask, const int* columns);  // B x N -> B x 1
   // Where backward() can write into `buffer` (a gradient buffer handed to parameter()): appends
   // element ranges of it, unsorted and possibly overlapping. A parameter node read only through
   // gather_rows gives the rows gathered (a table's touched rows), one read by any other op all of it.
+  // For lazy table updates (core/network/adam.hpp).
   void gradient_support(const FlatVector<Scalar>& buffer, std::vector<FlatRange>& ranges);
 
   ConstMatrixMap<Scalar> value(NodeId id) const;
@@ -156,10 +162,11 @@ class Tape {
   static Scalar masked_log_normaliser(const ConstRowMap& x, const ConstRowMap& m);  // of masked_log_softmax
   int64_t store_indices(const int* values, int count);
 
-  // The backward rules, one per op, each defined right below its op's builder in tape.cpp.
+  // The backward rules, one per op, each defined right below its op's builder in tape.cpp (the fast
+  // paths' in tape_fast.cpp).
   void matmul_backward(NodeId id);
   void linear_backward(NodeId id);
-  bool linear_backward_by_blocks(NodeId id);  // part of linear_backward (see tape.cpp)
+  bool linear_backward_by_blocks(NodeId id);  // part of linear_backward (tape_fast.cpp)
   void add_backward(NodeId id);
   void sub_backward(NodeId id);
   void mul_backward(NodeId id);
@@ -216,6 +223,7 @@ class Tape {
   size_t n_packed_ = 0;
   FlatVector<Scalar> missing_inputs_, missing_outputs_;  // linear() with given rows: the rows it computes
   // linear_backward_by_blocks(): per column block its nonzero rows, and the gathered operands.
+  bool block_sparse_backward_ = true;
   std::vector<int> block_rows_, block_counts_;
   FlatVector<Scalar> block_gradient_, block_inputs_, block_weights_;
   std::vector<uint8_t> read_densely_;  // gradient_support(): per node, read by an op other than gather_rows

@@ -161,9 +161,10 @@ TEST_CASE("autodiff: masked_log_softmax_at equals pick(masked_log_softmax), grad
   check_masked_log_softmax_at<float>(3840, 1e-6);
 }
 
-// linear's backward block by block (an output gradient zero on whole column blocks of some rows)
-// against the formulas evaluated densely in double: dx = G W^T, dW = x^T G, dbias = column sums of G.
-TEST_CASE("autodiff: linear's block-by-block backward equals the dense formulas") {
+// linear's backward block by block (an output gradient zero on whole column blocks of some rows), and
+// with the fast path switched off, against the formulas evaluated densely in double: dx = G W^T,
+// dW = x^T G, dbias = column sums of G.
+TEST_CASE("autodiff: linear's block-by-block backward and the dense one (the switch) equal the dense formulas") {
   constexpr int kRows = 40, kIn = 16, kWidth = 3840;  // BitSeq's head: 15 blocks of 256
   ParameterStore<double> store;
   const int x = testing::add_random_parameter(store, "x", kRows, kIn, 1);
@@ -174,17 +175,21 @@ TEST_CASE("autodiff: linear's block-by-block backward equals the dense formulas"
   for (int r = 0; r < kRows; ++r)
     for (int k = r % 15; k < r % 15 + 6 && k < 15; ++k)
       for (int c = 256 * k; c < 256 * (k + 1); ++c) upstream(r, c) = 2 * rng.uniform() - 1;
-  FlatVector<double> gradient = store.make_gradient();
-  Tape<double> tape;
-  const NodeId y = tape.linear(tape.parameter(store, x, &gradient), tape.parameter(store, w, &gradient),
-                               tape.parameter(store, bias, &gradient));
-  tape.backward(tape.sum(tape.mul(y, tape.constant(upstream))));
   const Matrix<double> dx = upstream * store.value(w).transpose();
   const Matrix<double> dw = store.value(x).transpose() * upstream;
   const Matrix<double> dbias = upstream.colwise().sum();
-  CHECK((store.gradient(gradient, x) - dx).lpNorm<Eigen::Infinity>() < 1e-12);
-  CHECK((store.gradient(gradient, w) - dw).lpNorm<Eigen::Infinity>() < 1e-12);
-  CHECK((store.gradient(gradient, bias) - dbias).lpNorm<Eigen::Infinity>() < 1e-12);
+  for (bool block_sparse : {true, false}) {
+    CAPTURE(block_sparse);
+    FlatVector<double> gradient = store.make_gradient();
+    Tape<double> tape;
+    tape.set_block_sparse_backward(block_sparse);
+    const NodeId y = tape.linear(tape.parameter(store, x, &gradient), tape.parameter(store, w, &gradient),
+                                 tape.parameter(store, bias, &gradient));
+    tape.backward(tape.sum(tape.mul(y, tape.constant(upstream))));
+    CHECK((store.gradient(gradient, x) - dx).lpNorm<Eigen::Infinity>() < 1e-12);
+    CHECK((store.gradient(gradient, w) - dw).lpNorm<Eigen::Infinity>() < 1e-12);
+    CHECK((store.gradient(gradient, bias) - dbias).lpNorm<Eigen::Infinity>() < 1e-12);
+  }
   CHECK(dw.lpNorm<Eigen::Infinity>() > 0.5);  // nonzero gradients were compared
 }
 
