@@ -97,20 +97,17 @@ TEST_CASE("autodiff: a warmed-up training step performs no heap allocation") {
   delete[] array;
   CHECK(testing::allocation_count() - before >= 2);
 
-  SUBCASE("sparse input, small") {
-    TrainingStep step(16, 12, {32, 32}, 5, true);
-    expect_no_allocation_after_warm_up(step);
-  }
-  SUBCASE("dense input, small") {
-    TrainingStep step(16, 12, {32, 32}, 5, false);
-    expect_no_allocation_after_warm_up(step);
-  }
-  SUBCASE("dense input, GEMM-sized (hidden 256, batch 256)") {
-    TrainingStep step(256, 80, {256, 256}, 10, false);
-    expect_no_allocation_after_warm_up(step);
-  }
-  SUBCASE("sparse input, GEMM-sized (hidden 256, batch 512)") {
-    TrainingStep step(512, 80, {256, 256}, 10, true);
+  struct Size {
+    const char* name;
+    int batch, input_width, hidden, actions;
+    bool sparse;
+  };
+  for (const Size& size : {Size{"sparse input, small", 16, 12, 32, 5, true},
+                           Size{"dense input, small", 16, 12, 32, 5, false},
+                           Size{"dense input, GEMM-sized (hidden 256, batch 256)", 256, 80, 256, 10, false},
+                           Size{"sparse input, GEMM-sized (hidden 256, batch 512)", 512, 80, 256, 10, true}}) {
+    CAPTURE(size.name);
+    TrainingStep step(size.batch, size.input_width, {size.hidden, size.hidden}, size.actions, size.sparse);
     expect_no_allocation_after_warm_up(step);
   }
 }

@@ -40,19 +40,29 @@ void keep_away_from(ParameterStore<double>& store, int id, double kink, double g
     }
 }
 
+// Runs body(shape, store, a) on every shape: `a` is a shape.rows x shape.cols parameter drawn from
+// U(low, high), alone in a fresh store.
+template <typename Body>
+void for_each_shape(Body body, double low = -1, double high = 1) {
+  for (const Shape& shape : kShapes) {
+    INFO(shape.rows << " x " << shape.cols);
+    ParameterStore<double> store;
+    const int a = add_random_parameter(store, "a", shape.rows, shape.cols, 1, low, high);
+    body(shape, store, a);
+  }
+}
+
 // Checks a one-input op on every shape with inputs drawn from U(low, high).
 template <typename Op>
 void check_unary(Op op, double low, double high, std::vector<double> kinks = {}) {
-  for (const Shape& shape : kShapes) {
-    CAPTURE(shape.rows);
-    CAPTURE(shape.cols);
-    ParameterStore<double> store;
-    const int a = add_random_parameter(store, "a", shape.rows, shape.cols, 1, low, high);
-    for (double kink : kinks) keep_away_from(store, a, kink, 0.05);
-    expect_gradient(store, [&](Tape<double>& tape, const ParameterStore<double>& s, FlatVector<double>* g) {
-      return weighted_sum(tape, op(tape, tape.parameter(s, a, g)));
-    });
-  }
+  for_each_shape(
+      [&](const Shape&, ParameterStore<double>& store, int a) {
+        for (double kink : kinks) keep_away_from(store, a, kink, 0.05);
+        expect_gradient(store, [&](Tape<double>& tape, const ParameterStore<double>& s, FlatVector<double>* g) {
+          return weighted_sum(tape, op(tape, tape.parameter(s, a, g)));
+        });
+      },
+      low, high);
 }
 
 TEST_CASE("autodiff: matmul gradient") {
@@ -62,9 +72,7 @@ TEST_CASE("autodiff: matmul gradient") {
   // Includes K = 0 (the product is zero), an empty batch, and sizes past Eigen's lazy-product cutoff.
   for (Product p : {Product{1, 1, 1}, Product{3, 5, 7}, Product{7, 1, 3}, Product{0, 4, 3}, Product{3, 0, 2},
                     Product{24, 33, 20}}) {
-    CAPTURE(p.b);
-    CAPTURE(p.k);
-    CAPTURE(p.n);
+    INFO("(" << p.b << " x " << p.k << ") (" << p.k << " x " << p.n << ")");
     ParameterStore<double> store;
     const int a = add_random_parameter(store, "a", p.b, p.k, 1);
     const int b = add_random_parameter(store, "b", p.k, p.n, 2);
@@ -88,9 +96,7 @@ TEST_CASE("autodiff: linear gradient, and its value equals add_bias(matmul)") {
   };
   for (Layer l :
        {Layer{1, 1, 1}, Layer{3, 5, 7}, Layer{7, 1, 3}, Layer{0, 4, 3}, Layer{5, 3, 1}, Layer{24, 33, 20}}) {
-    CAPTURE(l.b);
-    CAPTURE(l.i);
-    CAPTURE(l.h);
+    INFO("batch " << l.b << ", " << l.i << " -> " << l.h);
     ParameterStore<double> store;
     const int x = add_random_parameter(store, "x", l.b, l.i, 1);
     const int w = add_random_parameter(store, "w", l.i, l.h, 2);
@@ -132,11 +138,7 @@ TEST_CASE("autodiff: linear gradient when the output gradient is zero on column 
 }
 
 TEST_CASE("autodiff: add, sub and mul gradients, including an input used twice") {
-  for (const Shape& shape : kShapes) {
-    CAPTURE(shape.rows);
-    CAPTURE(shape.cols);
-    ParameterStore<double> store;
-    const int a = add_random_parameter(store, "a", shape.rows, shape.cols, 1);
+  for_each_shape([&](const Shape& shape, ParameterStore<double>& store, int a) {
     const int b = add_random_parameter(store, "b", shape.rows, shape.cols, 2);
     expect_gradient(store, [&](Tape<double>& tape, const ParameterStore<double>& s, FlatVector<double>* g) {
       const NodeId x = tape.parameter(s, a, g), y = tape.parameter(s, b, g);
@@ -149,21 +151,17 @@ TEST_CASE("autodiff: add, sub and mul gradients, including an input used twice")
       return tape.add(tape.add(weighted_sum(tape, tape.mul(x, x)), weighted_sum(tape, tape.sub(x, x))),
                       weighted_sum(tape, tape.add(x, x)));
     });
-  }
+  });
 }
 
 TEST_CASE("autodiff: scale and add_bias gradients") {
   check_unary([](Tape<double>& tape, NodeId x) { return tape.scale(x, -1.7); }, -1, 1);
-  for (const Shape& shape : kShapes) {
-    CAPTURE(shape.rows);
-    CAPTURE(shape.cols);
-    ParameterStore<double> store;
-    const int a = add_random_parameter(store, "a", shape.rows, shape.cols, 1);
+  for_each_shape([&](const Shape& shape, ParameterStore<double>& store, int a) {
     const int bias = add_random_parameter(store, "bias", 1, shape.cols, 2);
     expect_gradient(store, [&](Tape<double>& tape, const ParameterStore<double>& s, FlatVector<double>* g) {
       return weighted_sum(tape, tape.add_bias(tape.parameter(s, a, g), tape.parameter(s, bias, g)));
     });
-  }
+  });
 }
 
 TEST_CASE("autodiff: relu, leaky_relu and tanh gradients") {
@@ -201,11 +199,7 @@ Matrix<double> mask_pattern(int rows, int cols) {
 }
 
 TEST_CASE("autodiff: masked_log_softmax and masked_log_softmax_at gradients with -inf masks and fully masked rows") {
-  for (const Shape& shape : kShapes) {
-    CAPTURE(shape.rows);
-    CAPTURE(shape.cols);
-    ParameterStore<double> store;
-    const int a = add_random_parameter(store, "a", shape.rows, shape.cols, 1, -3, 3);
+  for_each_shape([&](const Shape& shape, ParameterStore<double>& store, int a) {
     const Matrix<double> mask = mask_pattern(shape.rows, shape.cols);
     // A -inf logit in a valid position of a row that keeps other valid entries: probability 0.
     if (shape.rows >= 3 && shape.cols >= 5) store.value(a)(2, 2) = -kInf;
@@ -232,7 +226,7 @@ TEST_CASE("autodiff: masked_log_softmax and masked_log_softmax_at gradients with
       return weighted_sum(tape,
                           tape.masked_log_softmax_at(tape.parameter(s, a, g), tape.constant(mask), last_valid.data()));
     });
-  }
+  }, -3, 3);
 }
 
 TEST_CASE("autodiff: row_logsumexp gradient, also with -inf entries and all -inf rows") {
@@ -248,18 +242,14 @@ TEST_CASE("autodiff: row_logsumexp gradient, also with -inf entries and all -inf
 }
 
 TEST_CASE("autodiff: pick gradient") {
-  for (const Shape& shape : kShapes) {
-    CAPTURE(shape.rows);
-    CAPTURE(shape.cols);
-    ParameterStore<double> store;
-    const int a = add_random_parameter(store, "a", shape.rows, shape.cols, 1);
+  for_each_shape([&](const Shape& shape, ParameterStore<double>& store, int a) {
     // Column -1 (every third row) picks nothing: value 0, no gradient.
     std::vector<int> columns(shape.rows);
     for (int r = 0; r < shape.rows; ++r) columns[r] = r % 3 == 2 ? -1 : (3 * r + 1) % shape.cols;
     expect_gradient(store, [&](Tape<double>& tape, const ParameterStore<double>& s, FlatVector<double>* g) {
       return weighted_sum(tape, tape.pick(tape.parameter(s, a, g), columns.data()));
     });
-  }
+  });
 }
 
 TEST_CASE("autodiff: gather_rows gradient, K = 1 and K > 1 with repeated indices") {
@@ -283,13 +273,13 @@ TEST_CASE("autodiff: gather_rows gradient, K = 1 and K > 1 with repeated indices
 
 // Segments of 7 rows with empty segments, and row 6 in no segment.
 const std::vector<int> kOffsets = {0, 2, 2, 5, 5, 6};
+const int kSegments = int(kOffsets.size()) - 1;
 
 TEST_CASE("autodiff: segment_sum gradient with empty segments") {
   ParameterStore<double> store;
   const int a = add_random_parameter(store, "a", 7, 3, 1);
-  const int n_segments = int(kOffsets.size()) - 1;
   expect_gradient(store, [&](Tape<double>& tape, const ParameterStore<double>& s, FlatVector<double>* g) {
-    return weighted_sum(tape, tape.segment_sum(tape.parameter(s, a, g), kOffsets.data(), n_segments));
+    return weighted_sum(tape, tape.segment_sum(tape.parameter(s, a, g), kOffsets.data(), kSegments));
   });
   const int zero[] = {0};
   expect_gradient(store, [&](Tape<double>& tape, const ParameterStore<double>& s, FlatVector<double>* g) {
@@ -300,11 +290,10 @@ TEST_CASE("autodiff: segment_sum gradient with empty segments") {
 TEST_CASE("autodiff: segment_logsumexp gradient, also with -inf entries and empty segments") {
   ParameterStore<double> store;
   const int a = add_random_parameter(store, "a", 7, 3, 1, -2, 2);
-  const int n_segments = int(kOffsets.size()) - 1;
   // Finite entries: the output is finite except for the empty segments (-inf), read through exp.
   expect_gradient(store, [&](Tape<double>& tape, const ParameterStore<double>& s, FlatVector<double>* g) {
     return weighted_sum(
-        tape, tape.exp(tape.segment_logsumexp(tape.parameter(s, a, g), kOffsets.data(), n_segments)));
+        tape, tape.exp(tape.segment_logsumexp(tape.parameter(s, a, g), kOffsets.data(), kSegments)));
   });
   const int non_empty[] = {0, 2, 5, 6};  // segments {0, 1}, {2, 3, 4}, {5}
   expect_gradient(store, [&](Tape<double>& tape, const ParameterStore<double>& s, FlatVector<double>* g) {
@@ -321,18 +310,13 @@ TEST_CASE("autodiff: segment_logsumexp gradient, also with -inf entries and empt
 TEST_CASE("autodiff: segment_cumsum gradient") {
   ParameterStore<double> store;
   const int a = add_random_parameter(store, "a", 7, 3, 1);
-  const int n_segments = int(kOffsets.size()) - 1;
   expect_gradient(store, [&](Tape<double>& tape, const ParameterStore<double>& s, FlatVector<double>* g) {
-    return weighted_sum(tape, tape.segment_cumsum(tape.parameter(s, a, g), kOffsets.data(), n_segments));
+    return weighted_sum(tape, tape.segment_cumsum(tape.parameter(s, a, g), kOffsets.data(), kSegments));
   });
 }
 
 TEST_CASE("autodiff: slice_cols and concat_cols gradients") {
-  for (const Shape& shape : kShapes) {
-    CAPTURE(shape.rows);
-    CAPTURE(shape.cols);
-    ParameterStore<double> store;
-    const int a = add_random_parameter(store, "a", shape.rows, shape.cols, 1);
+  for_each_shape([&](const Shape& shape, ParameterStore<double>& store, int a) {
     const int b = add_random_parameter(store, "b", shape.rows, 2, 2);
     const int start = shape.cols / 2, count = shape.cols - shape.cols / 2;
     expect_gradient(store, [&](Tape<double>& tape, const ParameterStore<double>& s, FlatVector<double>* g) {
@@ -340,21 +324,17 @@ TEST_CASE("autodiff: slice_cols and concat_cols gradients") {
       return tape.add(weighted_sum(tape, tape.slice_cols(x, start, count)),
                       weighted_sum(tape, tape.concat_cols(y, tape.concat_cols(x, y))));
     });
-  }
+  });
 }
 
 TEST_CASE("autodiff: concat_rows gradient") {
-  for (const Shape& shape : kShapes) {
-    CAPTURE(shape.rows);
-    CAPTURE(shape.cols);
-    ParameterStore<double> store;
-    const int a = add_random_parameter(store, "a", shape.rows, shape.cols, 1);
+  for_each_shape([&](const Shape& shape, ParameterStore<double>& store, int a) {
     const int b = add_random_parameter(store, "b", 2, shape.cols, 2);
     expect_gradient(store, [&](Tape<double>& tape, const ParameterStore<double>& s, FlatVector<double>* g) {
       const NodeId x = tape.parameter(s, a, g), y = tape.parameter(s, b, g);
       return weighted_sum(tape, tape.concat_rows(y, tape.concat_rows(x, y)));
     });
-  }
+  });
 }
 
 TEST_CASE("autodiff: stop_gradient passes the value and blocks the gradient") {
@@ -376,11 +356,7 @@ TEST_CASE("autodiff: stop_gradient passes the value and blocks the gradient") {
 }
 
 TEST_CASE("autodiff: constants are leaves without gradient") {
-  for (const Shape& shape : kShapes) {
-    CAPTURE(shape.rows);
-    CAPTURE(shape.cols);
-    ParameterStore<double> store;
-    const int a = add_random_parameter(store, "a", shape.rows, shape.cols, 1);
+  for_each_shape([&](const Shape& shape, ParameterStore<double>& store, int a) {
     Matrix<double> c = Matrix<double>::Constant(shape.rows, shape.cols, 0.25);
     for (int r = 0; r < shape.rows; ++r) c(r, 0) = r - 1.5;
     expect_gradient(store, [&](Tape<double>& tape, const ParameterStore<double>& s, FlatVector<double>* g) {
@@ -388,7 +364,7 @@ TEST_CASE("autodiff: constants are leaves without gradient") {
       return tape.add(weighted_sum(tape, tape.mul(tape.constant(c), x)),
                       weighted_sum(tape, tape.add(tape.constant(shape.rows, shape.cols, -0.5), x)));
     });
-  }
+  });
 }
 
 }  // namespace

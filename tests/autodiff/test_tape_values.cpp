@@ -46,23 +46,32 @@ TEST_CASE("autodiff: huber values and gradients by hand (delta 1)") {
   CHECK(x.grad()(0, 3) == 1);
 }
 
-TEST_CASE("autodiff: masked log_softmax of [0, log 3, 5] with the last entry masked") {
-  Row x{0, std::log(3.0), 5};
-  Tape<double> tape;
+TEST_CASE("autodiff: masked_log_softmax and masked_log_softmax_at of [0, log 3, 5], the last entry masked") {
   Matrix<double> mask(1, 3);
   mask << 1, 1, 0;
-  const NodeId log_p =
-      tape.masked_log_softmax(tape.parameter(x.store, x.id, &x.gradient), tape.constant(mask));
-  // softmax over the valid entries: [1/4, 3/4]; the masked entry is -inf.
-  CHECK(tape.value(log_p)(0, 0) == doctest::Approx(std::log(0.25)).epsilon(1e-15));
-  CHECK(tape.value(log_p)(0, 1) == doctest::Approx(std::log(0.75)).epsilon(1e-15));
-  CHECK(tape.value(log_p)(0, 2) == -kInf);
-  // d log p_0 / dx = onehot(0) - softmax = [3/4, -3/4, 0].
   const int column = 0;
-  tape.backward(tape.pick(log_p, &column));
-  CHECK(x.grad()(0, 0) == doctest::Approx(0.75).epsilon(1e-15));
-  CHECK(x.grad()(0, 1) == doctest::Approx(-0.75).epsilon(1e-15));
-  CHECK(x.grad()(0, 2) == 0);
+  for (const bool one_node : {false, true}) {
+    CAPTURE(one_node);
+    Row x{0, std::log(3.0), 5};
+    Tape<double> tape;
+    const NodeId logits = tape.parameter(x.store, x.id, &x.gradient);
+    NodeId log_p0;
+    if (one_node) {
+      log_p0 = tape.masked_log_softmax_at(logits, tape.constant(mask), &column);
+    } else {
+      // softmax over the valid entries: [1/4, 3/4]; the masked entry is -inf.
+      const NodeId log_p = tape.masked_log_softmax(logits, tape.constant(mask));
+      CHECK(tape.value(log_p)(0, 1) == doctest::Approx(std::log(0.75)).epsilon(1e-15));
+      CHECK(tape.value(log_p)(0, 2) == -kInf);
+      log_p0 = tape.pick(log_p, &column);
+    }
+    CHECK(tape.value(log_p0)(0, 0) == doctest::Approx(std::log(0.25)).epsilon(1e-15));
+    // d log p_0 / dx = onehot(0) - softmax = [3/4, -3/4, 0].
+    tape.backward(log_p0);
+    CHECK(x.grad()(0, 0) == doctest::Approx(0.75).epsilon(1e-15));
+    CHECK(x.grad()(0, 1) == doctest::Approx(-0.75).epsilon(1e-15));
+    CHECK(x.grad()(0, 2) == 0);
+  }
 }
 
 TEST_CASE("autodiff: a fully masked row gives -inf and zero gradient, never NaN") {
@@ -84,21 +93,6 @@ TEST_CASE("autodiff: a fully masked row gives -inf and zero gradient, never NaN"
   CHECK(tape.value(all_inf)(0, 0) == -kInf);
   CHECK(minus.grad()(0, 0) == 0);
   CHECK(minus.grad()(0, 1) == 0);
-}
-
-TEST_CASE("autodiff: masked_log_softmax_at by hand: [0, log 3, 5] at column 0, the last entry masked") {
-  Row x{0, std::log(3.0), 5};
-  Tape<double> tape;
-  Matrix<double> mask(1, 3);
-  mask << 1, 1, 0;
-  const int column = 0;
-  const NodeId log_p = tape.masked_log_softmax_at(tape.parameter(x.store, x.id, &x.gradient), tape.constant(mask),
-                                                  &column);
-  CHECK(tape.value(log_p)(0, 0) == doctest::Approx(std::log(0.25)).epsilon(1e-15));
-  tape.backward(log_p);  // onehot(0) - softmax = [3/4, -3/4, 0]
-  CHECK(x.grad()(0, 0) == doctest::Approx(0.75).epsilon(1e-15));
-  CHECK(x.grad()(0, 1) == doctest::Approx(-0.75).epsilon(1e-15));
-  CHECK(x.grad()(0, 2) == 0);
 }
 
 // The one-node form against pick(masked_log_softmax): equal values (the same operations), gradients to

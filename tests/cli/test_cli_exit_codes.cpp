@@ -4,7 +4,6 @@
 // in `gfn --help`.
 #include <doctest/doctest.h>
 
-#include <algorithm>
 #include <fstream>
 #include <string>
 
@@ -14,13 +13,8 @@
 
 namespace {
 
-using gfn::testing::read_file;
-using gfn::testing::run_gfn;
-using gfn::testing::scratch_dir;
-using Result = gfn::testing::CliResult;
-
-int count_lines(const std::string& text) { return int(std::count(text.begin(), text.end(), '\n')); }
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using namespace gfn::testing;
+using Result = CliResult;
 
 struct Case {
   std::string arguments, message;
@@ -30,9 +24,8 @@ void check_exit(const Case& c, int expected_code, const std::string& help_hint) 
   CAPTURE(c.arguments);
   const Result result = run_gfn(c.arguments);
   CHECK(result.exit_code == expected_code);
-  CHECK(count_lines(result.err) == 1);
+  check_one_line_error(result, c.message);
   CHECK(contains(result.err, "gfn: error: "));
-  CHECK(contains(result.err, c.message));
   if (!help_hint.empty()) CHECK(contains(result.err, help_hint));
   else CHECK(!contains(result.err, "--help"));
 }

@@ -5,8 +5,6 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
-#include <regex>
-#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -15,20 +13,13 @@
 
 namespace {
 
-using gfn::testing::read_file;
-using gfn::testing::run_gfn;
-using gfn::testing::scratch_dir;
-using Result = gfn::testing::CliResult;
+using namespace gfn::testing;
+using Result = CliResult;
 
 // summary.csv line of (method, at_calls): the fields, or empty.
 std::vector<std::string> summary_row(const std::string& csv, const std::string& method, const std::string& at_calls) {
-  std::stringstream lines(csv);
-  for (std::string line; std::getline(lines, line);) {
-    std::vector<std::string> fields;
-    std::stringstream cells(line);
-    for (std::string field; std::getline(cells, field, ',');) fields.push_back(field);
+  for (const std::vector<std::string>& fields : csv_lines(csv))
     if (fields.size() > 4 && fields[1] == method && fields[4] == at_calls) return fields;
-  }
   return {};
 }
 
@@ -62,9 +53,7 @@ TEST_CASE("cli: experiment exploration, shrunk: every method, budgets in reward 
   const Result baseline = run_gfn("baseline random --env hypergrid --ndim 2 --height 8 --R0 0.001 --budget 640 "
                                   "--eval-every 160 --seed 0 --json");
   REQUIRE(baseline.exit_code == 0);
-  std::smatch match;
-  REQUIRE(std::regex_search(baseline.out, match, std::regex("\"modes_found\": ([0-9]+)")));
-  CHECK(summary_row(csv, "random", "640")[7] == match[1].str());
+  CHECK(summary_row(csv, "random", "640")[7] == json_value(baseline.out, "modes_found"));
   const std::string markdown = read_file(dir + "/summary.md");
   for (const char* method : {"| tb |", "| tb-replay |", "| tb-ls |", "| db |", "| mcmc |", "| random |"})
     CHECK(markdown.find(method) != std::string::npos);
@@ -72,6 +61,5 @@ TEST_CASE("cli: experiment exploration, shrunk: every method, budgets in reward 
   CHECK(std::filesystem::exists(dir + "/hypergrid-8x8-tb-seed0/checkpoint.bin"));
   CHECK(std::filesystem::exists(dir + "/hypergrid-8x8-mcmc-seed0/metrics.csv"));
   const Result unknown = run_gfn("experiment exploration --envs moon --out " + dir);
-  CHECK(unknown.exit_code != 0);
-  CHECK(unknown.err.find("unknown --envs entry 'moon'") != std::string::npos);
+  check_one_line_error(unknown, "unknown --envs entry 'moon'");
 }

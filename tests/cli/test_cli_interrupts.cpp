@@ -8,52 +8,31 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <random>
-#include <regex>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include <fcntl.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include "support/cli_runner.hpp"
 
 namespace {
 
-using gfn::testing::json_value;
-using gfn::testing::run_gfn;
-using gfn::testing::read_file;
-using gfn::testing::scratch_dir;
-using Result = gfn::testing::CliResult;
+using namespace gfn::testing;
+using Result = CliResult;
 
 // Starts `gfn train <arguments>` (output to files in `dir`), sends `signal_number` after `delay` (and,
 // when `after_first_row`, once dir/metrics.csv has a row, so the run is past its start-up), and returns
 // the wait status.
-int train_and_signal(const std::vector<std::string>& arguments, const std::string& dir, int signal_number,
+int train_and_signal(std::vector<std::string> arguments, const std::string& dir, int signal_number,
                      std::chrono::milliseconds delay, bool after_first_row = false) {
-  const pid_t child = fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    const int out = ::open((dir + "/stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int err = ::open((dir + "/stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    std::vector<char*> argv = {const_cast<char*>(GFN_CLI_PATH), const_cast<char*>("train")};
-    for (const std::string& argument : arguments) argv.push_back(const_cast<char*>(argument.c_str()));
-    argv.push_back(nullptr);
-    ::execv(GFN_CLI_PATH, argv.data());
-    ::_exit(127);
-  }
+  arguments.insert(arguments.begin(), "train");
+  const pid_t child = start_gfn(arguments, dir + "/stdout", dir + "/stderr");
   for (int wait = 0; after_first_row && wait < 2000; ++wait) {
     const std::string csv = read_file(dir + "/metrics.csv");
-    if (std::count(csv.begin(), csv.end(), '\n') >= 2) break;
+    if (count_lines(csv) >= 2) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   std::this_thread::sleep_for(delay);
@@ -66,29 +45,17 @@ int train_and_signal(const std::vector<std::string>& arguments, const std::strin
 // Every line ends with a newline and has the header's number of fields.
 bool whole_rows(const std::string& csv) {
   if (csv.empty() || csv.back() != '\n') return false;
-  std::istringstream lines(csv);
-  std::string line;
-  std::getline(lines, line);
-  const auto fields = std::count(line.begin(), line.end(), ',');
-  while (std::getline(lines, line))
-    if (std::count(line.begin(), line.end(), ',') != fields) return false;
-  return true;
+  const auto lines = csv_lines(csv);
+  return std::all_of(lines.begin(), lines.end(), [&](const auto& line) { return line.size() == lines[0].size(); });
 }
 
 // metrics.csv without its wall_s column (the one value that depends on the clock).
 std::string without_wall_time(const std::string& csv) {
-  std::istringstream lines(csv);
-  std::string line, header, kept;
-  std::getline(lines, header);
-  std::vector<std::string> names;
-  std::stringstream header_fields(header);
-  for (std::string name; std::getline(header_fields, name, ',');) names.push_back(name);
-  lines.seekg(0);
-  while (std::getline(lines, line)) {
-    std::stringstream fields(line);
-    size_t column = 0;
-    for (std::string field; std::getline(fields, field, ','); ++column)
-      if (column >= names.size() || names[column] != "wall_s") kept += field + ",";
+  const auto lines = csv_lines(csv);
+  std::string kept;
+  for (const auto& line : lines) {
+    for (size_t column = 0; column < line.size(); ++column)
+      if (column >= lines[0].size() || lines[0][column] != "wall_s") kept += line[column] + ",";
     kept += "\n";
   }
   return kept;
@@ -133,7 +100,7 @@ TEST_CASE("cli: SIGINT, and SIGKILL at random moments, lose nothing that --resum
     CHECK(json_value(resumed.out, key) == json_value(reference.out, key));
   }
   const std::string reference_metrics = without_wall_time(read_file(reference_dir + "/metrics.csv"));
-  CHECK(std::count(reference_metrics.begin(), reference_metrics.end(), '\n') == 41);  // header + 40 evaluations
+  CHECK(count_lines(reference_metrics) == 41);  // header + 40 evaluations
   CHECK(without_wall_time(read_file(interrupted + "/metrics.csv")) == reference_metrics);
 
   // SIGKILL 20 times at random moments of the run (training, evaluation or a checkpoint write).

@@ -6,7 +6,6 @@
 // only when not running as root (root writes anyway).
 #include <doctest/doctest.h>
 
-#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -19,20 +18,15 @@
 
 namespace {
 
-using gfn::testing::read_file;
-using gfn::testing::json_value;
-using gfn::testing::run_gfn;
-using gfn::testing::scratch_dir;
-using Result = gfn::testing::CliResult;
-
-int count_lines(const std::string& text) { return int(std::count(text.begin(), text.end(), '\n')); }
+using namespace gfn::testing;
+using Result = CliResult;
 
 const std::string kRun = "train --quiet --hidden 16 --batch 8 --eval-every 5 --threads 1";
 
+// A runtime failure: exit code 1 and one line naming it.
 void check_failure(const Result& result, const std::string& message) {
   CHECK(result.exit_code == 1);
-  CHECK(count_lines(result.err) == 1);
-  CHECK(result.err.find(message) != std::string::npos);
+  check_one_line_error(result, message);
 }
 
 }  // namespace

@@ -4,7 +4,6 @@
 // backward policy is covered without editing this file. CI runs it in the sanitized build too (.ci/run).
 #include <doctest/doctest.h>
 
-#include <algorithm>
 #include <string>
 
 #include "core/network/model.hpp"
@@ -25,7 +24,7 @@ TEST_CASE("cli: every --loss x --pb combination trains a few iterations or is re
                   "--threads 2 --loss " + loss + " --pb " + pb + " --out " + dir);
       if (result.exit_code == 2) {
         ++refused;
-        CHECK(std::count(result.err.begin(), result.err.end(), '\n') == 1);
+        gfn::testing::check_one_line_error(result, "gfn: error: ");
         continue;
       }
       REQUIRE(result.exit_code == 0);

@@ -17,9 +17,7 @@
 namespace gfn {
 namespace {
 
-using testing::read_file;
-using testing::run_gfn;
-using testing::scratch_dir;
+using namespace testing;
 
 // The build's numerics: compiler, vector instruction set, sanitizers.
 std::string build_fingerprint() {
@@ -48,7 +46,7 @@ std::string build_fingerprint() {
 
 // The JSON summary of a quiet run, without the fields that measure time or name the thread count.
 std::string summary(const std::string& arguments) {
-  const testing::CliResult result = run_gfn("train --json --quiet " + arguments);
+  const CliResult result = run_gfn("train --json --quiet " + arguments);
   INFO("gfn train " << arguments << "\n" << result.err);
   REQUIRE(result.exit_code == 0);
   static const std::regex timing(R"re("(threads|transitions_per_s|wall_s)": [^,}]+, )re");
@@ -61,23 +59,22 @@ constexpr const char* kGrid = "--ndim 4 --height 8 --iters 40 --eval-every 20";
 
 // name -> arguments of gfn train
 const std::vector<std::pair<std::string, std::string>>& golden_runs() {
-  static const std::vector<std::pair<std::string, std::string>> runs = {
-      {"tb", kGrid},
-      {"db", std::string(kGrid) + " --loss db"},
-      {"modified-db", std::string(kGrid) + " --loss modified-db"},
-      {"subtb", std::string(kGrid) + " --loss subtb"},
-      {"zvar", std::string(kGrid) + " --loss zvar"},
-      {"fm", std::string(kGrid) + " --loss fm"},
-      {"soft-dqn", std::string(kGrid) + " --loss soft-dqn"},
-      {"munchausen-dqn", std::string(kGrid) + " --loss munchausen-dqn"},
-      {"tb-tlm", std::string(kGrid) + " --pb tlm"},
-      {"tb-pessimistic", std::string(kGrid) + " --pb pessimistic"},
-      {"tb-tabular", std::string(kGrid) + " --policy tabular"},
-      {"tb-replay-local-search", std::string(kGrid) + " --replay-ratio 0.5 --ls-backtrack 2"},
-      {"tb-recompute", std::string(kGrid) + " --recompute-logprobs"},
-      {"defaults", ""},
-      {"bitseq-tb", "--env bitseq --iters 30 --eval-every 30"},
-  };
+  static const std::vector<std::pair<std::string, std::string>> runs = [] {
+    const std::string grid = kGrid;
+    std::vector<std::pair<std::string, std::string>> list = {{"tb", grid}};
+    for (const char* loss : {"db", "modified-db", "subtb", "zvar", "fm", "soft-dqn", "munchausen-dqn"})
+      list.emplace_back(loss, grid + " --loss " + loss);
+    list.insert(list.end(), {
+        {"tb-tlm", grid + " --pb tlm"},
+        {"tb-pessimistic", grid + " --pb pessimistic"},
+        {"tb-tabular", grid + " --policy tabular"},
+        {"tb-replay-local-search", grid + " --replay-ratio 0.5 --ls-backtrack 2"},
+        {"tb-recompute", grid + " --recompute-logprobs"},
+        {"defaults", ""},
+        {"bitseq-tb", "--env bitseq --iters 30 --eval-every 30"},
+    });
+    return list;
+  }();
   return runs;
 }
 

@@ -17,6 +17,7 @@
 #include "core/evaluation/evaluation.hpp"
 #include "core/network/model.hpp"
 #include "util/parallel.hpp"
+#include "core/training/trainer.hpp"
 #include "core/training/trajectories.hpp"
 #include "envs/enumeration.hpp"
 
@@ -158,6 +159,17 @@ inline std::string batch_violation(const Environment& env, const TrajectoryBatch
 // Exact L1 between the model's terminating distribution and R/Z (docs/metrics.md).
 inline ExactMetrics exact_metrics(const Model<float>& model, const Enumeration& all) {
   return compare_distributions(terminating_distribution(model, all), all.true_distribution());
+}
+
+// The training run most tests start from: `loss` with log R floored at -12 (the floor the command line
+// resolves for HyperGrid), `batch` trajectories per iteration, seeded.
+inline TrainConfig train_config(const std::string& loss, int batch, uint64_t seed) {
+  TrainConfig config;
+  config.objective.loss = loss;
+  config.objective.log_reward_floor = -12;
+  config.batch = batch;
+  config.seed = seed;
+  return config;
 }
 
 }  // namespace gfn::testing

@@ -22,6 +22,7 @@
 #include "core/training/trainer.hpp"
 #include "core/network/training_diverged.hpp"
 #include "envs/hypergrid.hpp"
+#include "support/core_fixtures.hpp"
 
 namespace gfn {
 namespace {
@@ -171,12 +172,8 @@ TEST_CASE("communicator: data-parallel training on 2 and 3 members is bit-identi
     ModelConfig model_config;
     model_config.hidden = {32, 32};
     model_config.tabular = std::string(loss) == "db";
-    TrainConfig config;
-    config.objective.loss = loss;
-    config.objective.log_reward_floor = -12;
-    config.batch = 48;
+    TrainConfig config = testing::train_config(loss, 48, 5);
     config.block_size = 16;
-    config.seed = 5;
     const Run alone = train(model_config, config, single_process());
     for (int size : {2, 3}) {
       CAPTURE(loss);

@@ -118,6 +118,21 @@ void randomize_table(Model<float>& model, const char* name, double spread, uint6
     for (int c = 0; c < table.cols(); ++c) table(r, c) = float(spread * (2 * rng.uniform() - 1));
 }
 
+// A tabular model (all tables zero: uniform policies) with the given backward policy.
+ModelConfig tabular(BackwardPolicy backward = BackwardPolicy::Uniform) {
+  ModelConfig config;
+  config.tabular = true;
+  config.backward = backward;
+  return config;
+}
+
+// Random forward table (seed) and, for a learned P_B, random backward table (seed + 1).
+void randomize_tables(Model<float>& model, double spread, uint64_t seed) {
+  randomize_table(model, "forward.head0.weight", spread, seed);
+  if (model.config().backward == BackwardPolicy::Learned)
+    randomize_table(model, "backward.head0.weight", spread, seed + 1);
+}
+
 // Sets the forward table of a tabular model to the exact sampler for its P_B: flows F = R on full
 // strings and F(s) = sum over children s' of F(s') P_B(s|s'), logits log(F(s') P_B(s|s')) (the masked
 // log-softmax normalises them by F(s)). Returns log Z = log F(s0).
@@ -192,10 +207,7 @@ TEST_CASE("core: terminal likelihood on bitseq: likelihood of an exact sampler i
   for (const EstimatorCase estimator : {kEstimatorCases[0], kEstimatorCases[2]}) {
     const BackwardPolicy backward = estimator.backward;
     CAPTURE(int(backward));
-    ModelConfig config;
-    config.tabular = true;
-    config.backward = backward;
-    Model<float> model(env, config, 1);
+    Model<float> model(env, tabular(backward), 1);
     if (backward == BackwardPolicy::Learned) randomize_table(model, "backward.head0.weight", 1.5, 99);
     const double log_z = set_exact_forward_policy(model, env);
     CHECK(log_z == doctest::Approx(std::log(reward_sum)).epsilon(1e-12));  // Z = sum_x R(x) for any P_B
@@ -227,9 +239,7 @@ TEST_CASE("core: terminal likelihood on bitseq: likelihood of an exact sampler i
 
 TEST_CASE("core: terminal likelihood on bitseq: rank correlation of an exact sampler reaches 1 up to ties in log R") {
   const BitSeq env(8, 2);
-  ModelConfig config;
-  config.tabular = true;
-  Model<float> model(env, config, 1);
+  Model<float> model(env, tabular(), 1);
   set_exact_forward_policy(model, env);
 
   // All 256 strings: every pair with different log R is ordered the same way by the estimates, so rho
@@ -275,15 +285,10 @@ TEST_CASE("core: terminal likelihood on bitseq: order weights match a double rec
   const BitSeq env(8, 2);
   const StateMatrix strings = all_full_strings(env);
   for (const EstimatorCase estimator : kEstimatorCases) {
-    const BackwardPolicy backward = estimator.backward;
-    CAPTURE(int(backward));
+    CAPTURE(int(estimator.backward));
     CAPTURE(int(estimator.proposal));
-    ModelConfig config;
-    config.tabular = true;
-    config.backward = backward;
-    Model<float> model(env, config, 1);
-    randomize_table(model, "forward.head0.weight", 2.0, 3);
-    if (backward == BackwardPolicy::Learned) randomize_table(model, "backward.head0.weight", 2.0, 4);
+    Model<float> model(env, tabular(estimator.backward), 1);
+    randomize_tables(model, 2.0, 3);
     const int n_orders = 3;
     const uint64_t seed = 11;
     const BackwardSampleWeights weights = backward_sample_weights(model, strings, n_orders, seed, estimator.proposal);
@@ -322,15 +327,10 @@ TEST_CASE("core: terminal likelihood on bitseq: likelihood with many fill orders
   for (int i = 0; i < 32; ++i) strings.row(i) = all.row(8 * i);
   const int n_orders = 2000;
   for (const EstimatorCase estimator : kEstimatorCases) {
-    const BackwardPolicy backward = estimator.backward;
-    CAPTURE(int(backward));
+    CAPTURE(int(estimator.backward));
     CAPTURE(int(estimator.proposal));
-    ModelConfig config;
-    config.tabular = true;
-    config.backward = backward;
-    Model<float> model(env, config, 1);
-    randomize_table(model, "forward.head0.weight", 1.0, 21);
-    if (backward == BackwardPolicy::Learned) randomize_table(model, "backward.head0.weight", 1.0, 22);
+    Model<float> model(env, tabular(estimator.backward), 1);
+    randomize_tables(model, 1.0, 21);
     const std::vector<double> estimates =
         terminal_log_likelihoods(model, strings, n_orders, 8, estimator.proposal);
     for (int i = 0; i < 32; ++i) {
@@ -472,9 +472,7 @@ TEST_CASE("core: terminal likelihood of an MLP matches one model call per trajec
 
 TEST_CASE("core: terminal likelihood rejects non-terminating states, wrong widths and sample counts") {
   const BitSeq env(8, 2);
-  ModelConfig config;
-  config.tabular = true;
-  const Model<float> model(env, config, 1);
+  const Model<float> model(env, tabular(), 1);
   StateMatrix strings = all_full_strings(env).topRows(4);
   CHECK_THROWS_AS(backward_sample_weights(model, strings, 0, 1), std::invalid_argument);
   CHECK_THROWS_AS(backward_sample_weights(model, StateMatrix::Zero(2, 3), 1, 1), std::invalid_argument);

@@ -27,41 +27,32 @@ void quadratic_gradient(const ParameterStore<double>& store, FlatVector<double>&
   for (int i = 0; i < 3; ++i) store.gradient(gradient, 0)(0, i) = 2 * kCurvature[i] * store.value(0)(0, i);
 }
 
-void check_row(const ParameterStore<double>& store, const double (&expected)[3]) {
-  for (int i = 0; i < 3; ++i) CHECK(store.value(0)(0, i) == doctest::Approx(expected[i]).epsilon(1e-13));
-}
-
-TEST_CASE("core: Adam, three steps on a quadratic match hand-computed values") {
+// Three Adam steps (learning rate 0.1) on the quadratic: the row after each step is expected[step].
+void check_three_steps(double weight_decay, const double (&expected)[3][3]) {
   ParameterStore<double> store = quadratic_store();
   FlatVector<double> gradient = store.make_gradient();
-  Adam<double> adam(store, {{0.1, 0.0}});
-  // python3: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
-  const double expected[3][3] = {{0.9000000005, -1.9000000005, 0.4000000005},
-                                 {0.8004122286917927, -1.8001664866210927, 0.30118742062343007},
-                                 {0.7015862729460302, -1.7006233928121137, 0.20487125097072387}};
+  Adam<double> adam(store, {{0.1, weight_decay}});
   for (int step = 0; step < 3; ++step) {
     CAPTURE(step);
     quadratic_gradient(store, gradient);
     adam.step(store, gradient);
-    check_row(store, expected[step]);
+    for (int i = 0; i < 3; ++i) CHECK(store.value(0)(0, i) == doctest::Approx(expected[step][i]).epsilon(1e-13));
   }
   CHECK(adam.steps() == 3);
 }
 
+TEST_CASE("core: Adam, three steps on a quadratic match hand-computed values") {
+  // python3: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
+  check_three_steps(0.0, {{0.9000000005, -1.9000000005, 0.4000000005},
+                          {0.8004122286917927, -1.8001664866210927, 0.30118742062343007},
+                          {0.7015862729460302, -1.7006233928121137, 0.20487125097072387}});
+}
+
 TEST_CASE("core: AdamW decays the weights before the update (decoupled)") {
-  ParameterStore<double> store = quadratic_store();
-  FlatVector<double> gradient = store.make_gradient();
-  Adam<double> adam(store, {{0.1, 0.1}});
   // As above with p *= 1 - lr * weight_decay first (the gradient is taken before the decay).
-  const double expected[3][3] = {{0.8900000004999999, -1.8800000005, 0.3950000005},
-                                 {0.7815718559365048, -1.7614089510885826, 0.29233870322270744},
-                                 {0.6751012216400698, -1.6443686843220089, 0.19341560270340274}};
-  for (int step = 0; step < 3; ++step) {
-    CAPTURE(step);
-    quadratic_gradient(store, gradient);
-    adam.step(store, gradient);
-    check_row(store, expected[step]);
-  }
+  check_three_steps(0.1, {{0.8900000004999999, -1.8800000005, 0.3950000005},
+                          {0.7815718559365048, -1.7614089510885826, 0.29233870322270744},
+                          {0.6751012216400698, -1.6443686843220089, 0.19341560270340274}});
 }
 
 TEST_CASE("core: Adam groups have their own learning rates, and decay_learning_rates scales them") {

@@ -123,7 +123,7 @@ TEST_CASE("core: Mlp dense forward equals plain Eigen for every activation, the 
   // No hidden layer: the heads are linear in the input.
   ParameterStore<double> store;
   Rng rng(9);
-  const MlpShape linear{3, {}, {2}};
+  const MlpShape linear{3, {}, {2}, {}};
   Mlp<double> net(store, "lin", linear, rng);
   Matrix<double> input(2, 3);
   input << 1, -2, 0.5, 0, 3, -1;
@@ -139,7 +139,7 @@ TEST_CASE("core: Mlp sparse forward equals the dense forward on the K-hot matrix
     CAPTURE(with_trunk);
     ParameterStore<double> store;
     Rng rng(4);
-    const MlpShape shape{20, with_trunk ? std::vector<int>{16, 16} : std::vector<int>{}, {5, 1}};
+    const MlpShape shape{20, with_trunk ? std::vector<int>{16, 16} : std::vector<int>{}, {5, 1}, {}};
     Mlp<double> net(store, "pf", shape, rng);
     const int batch = 9, per_row = 3;
     const SparseInput input(batch, 20, per_row, 17);
@@ -191,7 +191,7 @@ TEST_CASE("core: a composite trajectory-balance-like loss through the Mlp matche
   // 6 transitions in 3 trajectories (2, 1 and 3 steps) and an empty one; A = 4 actions with masks.
   ParameterStore<double> store;
   Rng rng(31);
-  Mlp<double> net(store, "pf", {7, {8}, {4}}, rng);
+  Mlp<double> net(store, "pf", {7, {8}, {4}, {}}, rng);
   const int log_z = store.add("log_z", 1, 1, 1);
   store.value(log_z)(0, 0) = 0.3;
   const SparseInput input(6, 7, 2, 5);
@@ -218,7 +218,7 @@ TEST_CASE("core: a composite trajectory-balance-like loss through the Mlp matche
 TEST_CASE("core: Mlp on an empty batch gives empty heads and zero gradients") {
   ParameterStore<double> store;
   Rng rng(2);
-  Mlp<double> net(store, "pf", {4, {8}, {3}}, rng);
+  Mlp<double> net(store, "pf", {4, {8}, {3}, {}}, rng);
   FlatVector<double> gradient = store.make_gradient();
   Tape<double> tape;
   NodeId head;

@@ -13,8 +13,6 @@
 
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "support/cli_runner.hpp"
 
@@ -32,24 +30,12 @@
 
 namespace {
 
-using gfn::testing::run_gfn;
-using gfn::testing::scratch_dir;
-using Result = gfn::testing::CliResult;
+using namespace gfn::testing;
+using Result = CliResult;
 
 // Peak resident bytes of `gfn <arguments>` (output discarded); exit code in *exit_code.
 double peak_resident_bytes(const std::vector<std::string>& arguments, int* exit_code) {
-  std::vector<char*> argv = {const_cast<char*>(GFN_CLI_PATH)};
-  for (const std::string& argument : arguments) argv.push_back(const_cast<char*>(argument.c_str()));
-  argv.push_back(nullptr);
-  const pid_t child = fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    const int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    ::execv(GFN_CLI_PATH, argv.data());
-    ::_exit(127);
-  }
+  const pid_t child = start_gfn(arguments, "/dev/null", "/dev/null");
   int status = 0;
   struct rusage usage {};
   ::wait4(child, &status, 0, &usage);
@@ -121,8 +107,8 @@ TEST_CASE("cli: runs that cannot fit are refused at once, naming the flag that d
     const Result result = run_gfn("train --quiet " + flags);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     CHECK(result.exit_code == 1);
-    CHECK(result.err.find("this run needs an estimated") != std::string::npos);
-    CHECK(result.err.find(named) != std::string::npos);
+    check_one_line_error(result, "this run needs an estimated");
+    CHECK(contains(result.err, named));
     CHECK(seconds < 1.0);
   }
   for (const char* flags : {"--hidden 100000000", "--batch 100000000"}) {
@@ -145,10 +131,9 @@ TEST_CASE("cli: sample and eval refuse --n samples that cannot fit, in one line 
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     CHECK(refused.exit_code == 1);
     CHECK(refused.out.empty());
-    CHECK(std::count(refused.err.begin(), refused.err.end(), '\n') == 1);
-    CHECK(refused.err.find("this run needs an estimated") != std::string::npos);
-    CHECK(refused.err.find("sampled trajectories") != std::string::npos);
-    CHECK(refused.err.find("grows with --n 100000000") != std::string::npos);
+    check_one_line_error(refused, "this run needs an estimated");
+    CHECK(contains(refused.err, "sampled trajectories"));
+    CHECK(contains(refused.err, "grows with --n 100000000"));
     CHECK(seconds < 1.0);  // refused before drawing anything
     CHECK(run_gfn(command + checkpoint + " --n 1000 --max-memory 4").exit_code == 0);
   }

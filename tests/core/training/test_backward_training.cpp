@@ -8,6 +8,7 @@
 #include "core/evaluation/evaluation.hpp"
 #include "core/training/trainer.hpp"
 #include "envs/hypergrid.hpp"
+#include "support/core_fixtures.hpp"
 
 namespace gfn {
 
@@ -22,12 +23,7 @@ double backward_nll(const Model<float>& model, const TrajectoryBatch& batch) {
   return tape.scalar(backward_negative_log_likelihood(tape, logprobs, batch, model.env(), columns));
 }
 
-TrainConfig small_config() {
-  TrainConfig config;
-  config.batch = 16;
-  config.objective.log_reward_floor = -12;
-  return config;
-}
+TrainConfig small_config() { return testing::train_config("tb", 16, 0); }
 
 ModelConfig tlm_model(BackwardPolicy policy) {
   ModelConfig model;

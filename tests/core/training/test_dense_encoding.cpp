@@ -81,9 +81,7 @@ TEST_CASE("core: TB trains on a dense encoding (HyperGrid 8x8 medium, exact L1 <
   testing::ScopedThreads threads(1);
   const DenseHyperGrid env;
   const Enumeration all(env);
-  TrainConfig config;
-  config.objective.log_reward_floor = -12;
-  Trainer trainer(env, ModelConfig{}, config);
+  Trainer trainer(env, ModelConfig{}, testing::train_config("tb", 16, 0));
   for (int i = 0; i < 1000; ++i) trainer.step();
   const double l1 = testing::exact_metrics(trainer.model(), all).l1;
   MESSAGE("dense HyperGrid 8x8 medium, TB: exact L1 " << l1 << " after 1000 iterations");

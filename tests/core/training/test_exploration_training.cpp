@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "core/training/trainer.hpp"
@@ -27,12 +28,8 @@ ModelConfig small_model() {
 }
 
 TrainConfig exploring_config(const std::string& loss) {
-  TrainConfig config;
-  config.objective.loss = loss;
-  config.objective.log_reward_floor = -12;
-  config.batch = 20;
+  TrainConfig config = testing::train_config(loss, 20, 77);
   config.block_size = 8;
-  config.seed = 77;
   config.sampling.epsilon = 0.1;
   config.replay_ratio = 0.25;
   config.replay = ReplayConfig{50, ReplayPolicy::Reward, 1.0, true};
@@ -42,6 +39,18 @@ TrainConfig exploring_config(const std::string& loss) {
 
 bool same_floats(const FlatVector<float>& a, const FlatVector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), sizeof(float) * a.size()) == 0;
+}
+
+// A trainer restored from the checkpoint of one that took `steps` steps (its replay buffer included).
+std::unique_ptr<Trainer> resumed_after(const Environment& env, const TrainConfig& config, int steps) {
+  Trainer first_half(env, small_model(), config);
+  for (int i = 0; i < steps; ++i) first_half.step();
+  Checkpoint checkpoint;
+  first_half.save(checkpoint);
+  auto second_half = std::make_unique<Trainer>(env, small_model(), config);
+  second_half->restore(checkpoint);
+  CHECK(second_half->replay_buffer().size() == first_half.replay_buffer().size());
+  return second_half;
 }
 
 TEST_CASE("core: replay and local search batches: fresh, refined, replayed; reward calls; every objective") {
@@ -81,16 +90,10 @@ TEST_CASE("core: a run with replay and local search resumes bit-identically from
       Trainer uninterrupted(env, small_model(), config);
       for (int i = 0; i < 8; ++i) uninterrupted.step();
 
-      Trainer first_half(env, small_model(), config);
-      for (int i = 0; i < 4; ++i) first_half.step();
-      Checkpoint checkpoint;
-      first_half.save(checkpoint);
-      Trainer second_half(env, small_model(), config);
-      second_half.restore(checkpoint);
-      CHECK(second_half.replay_buffer().size() == first_half.replay_buffer().size());
-      for (int i = 0; i < 4; ++i) second_half.step();
-      CHECK(same_floats(uninterrupted.model().store().values(), second_half.model().store().values()));
-      CHECK(uninterrupted.batch().states == second_half.batch().states);
+      const auto second_half = resumed_after(env, config, 4);
+      for (int i = 0; i < 4; ++i) second_half->step();
+      CHECK(same_floats(uninterrupted.model().store().values(), second_half->model().store().values()));
+      CHECK(uninterrupted.batch().states == second_half->batch().states);
     }
   }
 }
@@ -149,15 +152,10 @@ TEST_CASE("core: uniform draws: their share of the batch, reward calls, valid tr
   }
   // Resumed from a checkpoint at iteration 6, it reaches iteration 12 bit-identically.
   ScopedThreads one(1);
-  Trainer first_half(env, small_model(), config);
-  for (int i = 0; i < 6; ++i) first_half.step();
-  Checkpoint checkpoint;
-  first_half.save(checkpoint);
-  Trainer second_half(env, small_model(), config);
-  second_half.restore(checkpoint);
-  for (int i = 0; i < 6; ++i) second_half.step();
-  CHECK(same_floats(parameters[0], second_half.model().store().values()));
-  CHECK(states[0] == second_half.batch().states);
+  const auto second_half = resumed_after(env, config, 6);
+  for (int i = 0; i < 6; ++i) second_half->step();
+  CHECK(same_floats(parameters[0], second_half->model().store().values()));
+  CHECK(states[0] == second_half->batch().states);
   // Uniform draws are refused where they do not apply.
   TrainConfig dqn;
   dqn.objective.loss = "soft-dqn";

@@ -52,12 +52,8 @@ void check_thread_invariance(const std::string& kind, const ModelConfig& model_c
   CAPTURE(block_size);
   if (!testing::can_compare_thread_counts()) return;
   const HyperGrid env(2, 8, "medium");
-  TrainConfig config;
-  config.objective.loss = kind;
-  config.objective.log_reward_floor = -12;
-  config.batch = batch;
+  TrainConfig config = testing::train_config(kind, batch, 12345);
   config.block_size = block_size;
-  config.seed = 12345;
   config.sampling = sampling;
   const History one = train_on_threads(env, model_config, config, 1, 20);
   const History two = train_on_threads(env, model_config, config, 2, 20);
@@ -131,14 +127,7 @@ struct RunResult {
   double log_z_error = 0;    // |log Z - log Z_true| (TB), NaN otherwise
 };
 
-TrainConfig convergence_config(const std::string& kind) {
-  TrainConfig config;
-  config.objective.loss = kind;
-  config.objective.log_reward_floor = -12;
-  config.batch = 16;
-  config.seed = 0;
-  return config;
-}
+TrainConfig convergence_config(const std::string& kind) { return testing::train_config(kind, 16, 0); }
 
 RunResult train(const ModelConfig& model_config, const TrainConfig& config, int iterations) {
   ScopedThreads scoped(1);
