@@ -157,23 +157,65 @@ std::string across_seeds(const std::vector<const Curve*>& curves, int64_t calls,
   return curves.size() == 1 ? values : number(total / counted) + " (" + values + ")";
 }
 
-void write_exploration_summary(const ExperimentOptions& experiment, const std::vector<Curve>& curves) {
+// Curves by environment, then method: the seeds of each method.
+using CurveGroups = std::map<std::string, std::map<std::string, std::vector<const Curve*>>>;
+
+// The metrics of summary.csv, one column each.
+const std::vector<std::string>& summary_csv_columns() {
+  static const std::vector<std::string> columns = {"reward_calls", "iteration", "modes_found", "l1_empirical",
+                                                   "l1_exact", "wall_s"};
+  return columns;
+}
+
+// summary.md's row of one method: modes found at each point, the calls to all modes, empirical L1 at the
+// budget, exact L1 at the end (training runs), mean wall time.
+void write_summary_row(std::ostream& markdown, const std::string& env, const std::string& method,
+                       const std::vector<const Curve*>& seeds, const std::vector<int64_t>& points) {
+  std::string all_modes;
+  for (const Curve* curve : seeds) all_modes += (all_modes.empty() ? "" : "/") + calls_text(calls_to_all_modes(*curve));
+  const bool enumerable = seeds.front()->enumerable;
+  std::string exact = "-";
+  if (!is_baseline(method) && enumerable) {
+    std::string values;
+    for (const Curve* curve : seeds) values += (values.empty() ? "" : "/") + number(curve->rows.back().l1_exact);
+    exact = values;
+  }
+  double wall = 0;
+  for (const Curve* curve : seeds) wall += curve->rows.back().wall_s;
+  markdown << "| " << env << " (" << seeds.front()->n_modes << " modes) | " << method << " | "
+           << across_seeds(seeds, points[0], "modes_found") << " | " << across_seeds(seeds, points[1], "modes_found")
+           << " | " << across_seeds(seeds, points[2], "modes_found") << " | " << all_modes << " | "
+           << (enumerable ? across_seeds(seeds, points[2], "l1_empirical") : std::string("-")) << " | " << exact
+           << " | " << number(wall / seeds.size()) << " |\n";
+}
+
+// summary.csv's rows of one method: each seed's metrics row at each point it reached.
+void write_summary_csv_rows(std::ostream& csv, const std::string& env, const std::string& method,
+                            const std::vector<const Curve*>& seeds, const std::vector<int64_t>& points) {
+  for (const Curve* curve : seeds)
+    for (int64_t point : points) {
+      const MetricsRow* row = row_at(*curve, point);
+      if (!row) continue;
+      csv << env << "," << method << "," << curve->seed << "," << curve->n_modes << "," << point;
+      for (const std::string& column : summary_csv_columns()) csv << "," << find_metric(column).text(*row);
+      csv << "\n";
+    }
+}
+
+// summary.md and summary.csv: each environment's methods in the --methods order, at budget/10,
+// 3 budget/10 and the budget.
+void write_summary_tables(const ExperimentOptions& experiment, const CurveGroups& groups) {
   const std::vector<int64_t> points = {experiment.budget / 10, 3 * experiment.budget / 10, experiment.budget};
-  std::map<std::string, std::map<std::string, std::vector<const Curve*>>> groups;  // env -> method -> seeds
-  for (const Curve& curve : curves) groups[curve.env][curve.method].push_back(&curve);
   auto method_rank = [&experiment](const std::string& method) {
     return std::find(experiment.methods.begin(), experiment.methods.end(), method) - experiment.methods.begin();
   };
-
   std::ostringstream markdown, csv;
   markdown << "Values at the first metrics row at or after the stated reward calls: mean over seeds (each seed).\n\n"
            << "| environment | method | modes at " << calls_text(points[0]) << " | modes at " << calls_text(points[1])
            << " | modes at " << calls_text(points[2]) << " | all modes by (calls) | empirical L1 at "
            << calls_text(points[2]) << " | exact L1 at the end | wall s |\n|---|---|---|---|---|---|---|---|---|\n";
   csv << "environment,method,seed,n_modes,at_calls";
-  const std::vector<std::string> columns = {"reward_calls", "iteration", "modes_found", "l1_empirical", "l1_exact",
-                                            "wall_s"};
-  for (const std::string& column : columns) csv << "," << find_metric(column).key;
+  for (const std::string& column : summary_csv_columns()) csv << "," << find_metric(column).key;
   csv << "\n";
   for (const auto& [env, methods] : groups) {
     std::vector<std::string> order;
@@ -181,84 +223,74 @@ void write_exploration_summary(const ExperimentOptions& experiment, const std::v
     std::sort(order.begin(), order.end(),
               [&](const std::string& a, const std::string& b) { return method_rank(a) < method_rank(b); });
     for (const std::string& method : order) {
-      const std::vector<const Curve*>& seeds = methods.at(method);
-      std::string all_modes;
-      for (const Curve* curve : seeds) all_modes += (all_modes.empty() ? "" : "/") + calls_text(calls_to_all_modes(*curve));
-      const bool enumerable = seeds.front()->enumerable;
-      std::string exact = "-";
-      if (!is_baseline(method) && enumerable) {
-        std::string values;
-        for (const Curve* curve : seeds) values += (values.empty() ? "" : "/") + number(curve->rows.back().l1_exact);
-        exact = values;
-      }
-      double wall = 0;
-      for (const Curve* curve : seeds) wall += curve->rows.back().wall_s;
-      markdown << "| " << env << " (" << seeds.front()->n_modes << " modes) | " << method << " | "
-               << across_seeds(seeds, points[0], "modes_found") << " | " << across_seeds(seeds, points[1], "modes_found")
-               << " | " << across_seeds(seeds, points[2], "modes_found") << " | " << all_modes << " | "
-               << (enumerable ? across_seeds(seeds, points[2], "l1_empirical") : std::string("-")) << " | " << exact
-               << " | " << number(wall / seeds.size()) << " |\n";
-      for (const Curve* curve : seeds)
-        for (int64_t point : points) {
-          const MetricsRow* row = row_at(*curve, point);
-          if (!row) continue;
-          csv << env << "," << method << "," << curve->seed << "," << curve->n_modes << "," << point;
-          for (const std::string& column : columns) csv << "," << find_metric(column).text(*row);
-          csv << "\n";
-        }
+      write_summary_row(markdown, env, method, methods.at(method), points);
+      write_summary_csv_rows(csv, env, method, methods.at(method), points);
     }
   }
   write_file_atomically(experiment.out + "/summary.md", markdown.str());
   write_file_atomically(experiment.out + "/summary.csv", csv.str());
+}
 
-  // One chart per environment, one line per method, averaged over seeds row by row (the seeds of a
-  // method take their rows at the same reward calls).
-  for (const auto& [env, methods] : groups) {
-    auto series_of = [&methods = methods, &experiment](const std::string& key) {
-      const Metric& metric = find_metric(key);
-      std::vector<Series> series;
-      for (const std::string& method : experiment.methods) {  // the --methods order
-        if (!methods.count(method)) continue;
-        const std::vector<const Curve*>& seeds = methods.at(method);
-        size_t rows = seeds.front()->rows.size();
-        for (const Curve* curve : seeds) rows = std::min(rows, curve->rows.size());
-        Series line{method, {}, {}};
-        for (size_t i = 0; i < rows; ++i) {
-          double x = 0, y = 0;
-          for (const Curve* curve : seeds) {
-            x += double(curve->rows[i].reward_calls);
-            y += metric.value(curve->rows[i]);
-          }
-          line.x.push_back(x / seeds.size());
-          line.y.push_back(y / seeds.size());
-        }
-        series.push_back(line);
+// One line per method (the --methods order) of a metric against reward calls, averaged over seeds row
+// by row (the seeds of a method take their rows at the same reward calls).
+std::vector<Series> seed_mean_series(const ExperimentOptions& experiment,
+                                     const std::map<std::string, std::vector<const Curve*>>& methods,
+                                     const std::string& key) {
+  const Metric& metric = find_metric(key);
+  std::vector<Series> series;
+  for (const std::string& method : experiment.methods) {
+    if (!methods.count(method)) continue;
+    const std::vector<const Curve*>& seeds = methods.at(method);
+    size_t rows = seeds.front()->rows.size();
+    for (const Curve* curve : seeds) rows = std::min(rows, curve->rows.size());
+    Series line{method, {}, {}};
+    for (size_t i = 0; i < rows; ++i) {
+      double x = 0, y = 0;
+      for (const Curve* curve : seeds) {
+        x += double(curve->rows[i].reward_calls);
+        y += metric.value(curve->rows[i]);
       }
-      return series;
-    };
+      line.x.push_back(x / seeds.size());
+      line.y.push_back(y / seeds.size());
+    }
+    series.push_back(line);
+  }
+  return series;
+}
+
+// One chart per environment: modes found and (enumerable environments) empirical L1 against reward calls.
+void write_exploration_charts(const ExperimentOptions& experiment, const CurveGroups& groups) {
+  for (const auto& [env, methods] : groups) {
     const int64_t n_modes = methods.begin()->second.front()->n_modes;
-    std::vector<Panel> panels = {
-        Panel{"modes found (of " + std::to_string(n_modes) + ")", series_of("modes_found"), false, true}};
+    std::vector<Panel> panels = {Panel{"modes found (of " + std::to_string(n_modes) + ")",
+                                       seed_mean_series(experiment, methods, "modes_found"), false, true}};
     if (methods.begin()->second.front()->enumerable)
-      panels.push_back(Panel{"empirical L1 (last samples vs R/Z, 0 to 2)", series_of("l1_empirical"), false, true});
+      panels.push_back(Panel{"empirical L1 (last samples vs R/Z, 0 to 2)",
+                             seed_mean_series(experiment, methods, "l1_empirical"), false, true});
     write_file_atomically(experiment.out + "/" + env + ".svg",
                           svg_chart(env + ": exploration per reward call (mean over seeds)", "reward calls", panels));
   }
 }
 
-}  // namespace
+// summary.md, summary.csv and one SVG per environment from the completed runs' curves.
+void write_exploration_summary(const ExperimentOptions& experiment, const std::vector<Curve>& curves) {
+  CurveGroups groups;
+  for (const Curve& curve : curves) groups[curve.env][curve.method].push_back(&curve);
+  write_summary_tables(experiment, groups);
+  write_exploration_charts(experiment, groups);
+}
 
-void run_exploration_experiment(const ExperimentOptions& experiment) {
-  if (experiment.budget < 1) throw std::invalid_argument("--budget must be at least 1 reward call");
-  const int64_t eval_every = experiment.eval_every > 0 ? experiment.eval_every : std::max<int64_t>(1, experiment.budget / 100);
-  for (const std::string& method : experiment.methods) check_method(method);
-  struct Planned {
-    std::string name, env, method;
-    uint64_t seed;
-    RunSettings settings;  // training runs; baselines read the environment, seed and window
-    std::string out;
-  };
-  std::vector<Planned> plan;
+// One run of the experiment: a training run, or a baseline (which reads the environment, seed and window).
+struct PlannedRun {
+  std::string name, env, method;
+  uint64_t seed;
+  RunSettings settings;
+  std::string out;
+};
+
+// Every environment, method and seed of the experiment, with its settings validated and its directory.
+std::vector<PlannedRun> plan_exploration_runs(const ExperimentOptions& experiment, int64_t eval_every) {
+  std::vector<PlannedRun> plan;
   for (const std::string& env_key : experiment.envs) {
     const ExplorationEnv& env = exploration_env(env_key);
     for (const std::string& method : experiment.methods)
@@ -269,6 +301,60 @@ void run_exploration_experiment(const ExperimentOptions& experiment) {
         plan.push_back({name, env_key, method, seed, settings, experiment.out + "/" + name});
       }
   }
+  return plan;
+}
+
+// Runs a baseline over the budget into `curve`, writing its metrics.csv in the run's directory.
+void run_baseline_curve(const PlannedRun& planned, const ExperimentOptions& experiment, int64_t eval_every,
+                        Curve& curve) {
+  const std::unique_ptr<Environment> env = make_environment(planned.settings.env_config());
+  BaselineConfig config;
+  config.kind = baseline_kind_from_name(planned.method);
+  config.budget = experiment.budget;
+  config.eval_every = eval_every;
+  config.seed = planned.seed;
+  config.window = planned.settings.window;
+  curve.rows = run_baseline(*env, config);
+  const MetricTraits traits = baseline_metric_traits(*env);
+  std::string csv = metrics_csv_header(traits);
+  for (const MetricsRow& row : curve.rows) csv += metrics_csv_line(row, traits);
+  std::filesystem::create_directories(planned.out);
+  write_file_atomically(planned.out + "/metrics.csv", csv);
+  curve.n_modes = env->n_modes();
+  curve.enumerable = traits.enumerable;
+}
+
+// Trains a run into `curve`, or reads it back when its directory holds it finished; true when read back.
+bool run_training_curve(const PlannedRun& planned, Curve& curve) {
+  Session run(planned.settings);
+  const bool reused = continue_run(planned.out, run);
+  if (!reused) {
+    run.write_to(planned.out);
+    run.train();
+  }
+  curve.rows = run.history();
+  curve.n_modes = run.env().n_modes();
+  curve.enumerable = run.enumeration() != nullptr;
+  return reused;
+}
+
+// The line of a run once done (or read back): its last reward calls, modes found, empirical L1, wall time.
+void print_run_line(const PlannedRun& planned, const Curve& curve, bool reused) {
+  const MetricsRow& last = curve.rows.back();
+  std::printf("  %s %-36s calls %lld  modes %lld/%lld", reused ? "read" : "done", planned.name.c_str(),
+              (long long)last.reward_calls, (long long)last.modes_found, (long long)curve.n_modes);
+  if (curve.enumerable) std::printf("  empirical L1 %.4g", last.l1_empirical);
+  std::printf("  %.1f s\n", last.wall_s);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+void run_exploration_experiment(const ExperimentOptions& experiment) {
+  if (experiment.budget < 1) throw std::invalid_argument("--budget must be at least 1 reward call");
+  const int64_t eval_every = experiment.eval_every > 0 ? experiment.eval_every : std::max<int64_t>(1, experiment.budget / 100);
+  for (const std::string& method : experiment.methods) check_method(method);
+  std::vector<PlannedRun> plan = plan_exploration_runs(experiment, eval_every);
   std::printf("exploration: %zu runs of %lld reward calls into %s/\n", plan.size(), (long long)experiment.budget,
               experiment.out.c_str());
   std::fflush(stdout);
@@ -278,52 +364,20 @@ void run_exploration_experiment(const ExperimentOptions& experiment) {
   // As the paper protocols: one core per run, runs in parallel; fewer runs than cores: every core per run.
   const int cores = max_threads();
   const bool runs_in_parallel = int(plan.size()) >= cores;
-  for (Planned& planned : plan) planned.settings.threads = runs_in_parallel ? 1 : cores;
+  for (PlannedRun& planned : plan) planned.settings.threads = runs_in_parallel ? 1 : cores;
 #pragma omp parallel for schedule(dynamic, 1) if (runs_in_parallel)
   for (int i = 0; i < int(plan.size()); ++i) {
     try {
-      const Planned& planned = plan[i];
+      const PlannedRun& planned = plan[i];
       Curve& curve = curves[i];
       curve.env = planned.env;
       curve.method = planned.method;
       curve.seed = planned.seed;
       bool reused = false;
-      if (is_baseline(planned.method)) {
-        const std::unique_ptr<Environment> env = make_environment(planned.settings.env_config());
-        BaselineConfig config;
-        config.kind = baseline_kind_from_name(planned.method);
-        config.budget = experiment.budget;
-        config.eval_every = eval_every;
-        config.seed = planned.seed;
-        config.window = planned.settings.window;
-        curve.rows = run_baseline(*env, config);
-        const MetricTraits traits = baseline_metric_traits(*env);
-        std::string csv = metrics_csv_header(traits);
-        for (const MetricsRow& row : curve.rows) csv += metrics_csv_line(row, traits);
-        std::filesystem::create_directories(planned.out);
-        write_file_atomically(planned.out + "/metrics.csv", csv);
-        curve.n_modes = env->n_modes();
-        curve.enumerable = traits.enumerable;
-      } else {
-        Session run(planned.settings);
-        reused = continue_run(planned.out, run);
-        if (!reused) {
-          run.write_to(planned.out);
-          run.train();
-        }
-        curve.rows = run.history();
-        curve.n_modes = run.env().n_modes();
-        curve.enumerable = run.enumeration() != nullptr;
-      }
-      const MetricsRow& last = curve.rows.back();
+      if (is_baseline(planned.method)) run_baseline_curve(planned, experiment, eval_every, curve);
+      else reused = run_training_curve(planned, curve);
 #pragma omp critical
-      {
-        std::printf("  %s %-36s calls %lld  modes %lld/%lld", reused ? "read" : "done", planned.name.c_str(),
-                    (long long)last.reward_calls, (long long)last.modes_found, (long long)curve.n_modes);
-        if (curve.enumerable) std::printf("  empirical L1 %.4g", last.l1_empirical);
-        std::printf("  %.1f s\n", last.wall_s);
-        std::fflush(stdout);
-      }
+      print_run_line(planned, curve, reused);
     } catch (const std::exception& error) {
       errors[i] = plan[i].name + ": " + error.what();
     }

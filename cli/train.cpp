@@ -56,6 +56,62 @@ Fingerprints run_fingerprints(const Session& session) {
           {"gfn binary", fnv1a(program.data(), program.size())}};
 }
 
+// The settings of the run: the flags given (a new run), or the checkpoint's settings with the flags
+// that may change on resuming (then `checkpoint` holds the loaded checkpoint).
+RunSettings settings_to_run(const CLI::App& command, const TrainOptions& options, Checkpoint& checkpoint) {
+  const std::set<std::string> given = given_settings(command);
+  if (options.resume.empty()) {
+    reject_inapplicable(options.settings, given);
+    return options.settings;
+  }
+  checkpoint = Checkpoint::load(options.resume);
+  RunSettings settings = resume_settings(from_text(checkpoint.config), options.settings, given);
+  if (settings.iters < checkpoint.iteration)
+    throw std::invalid_argument("--iters " + std::to_string(settings.iters) +
+                                " is below the checkpoint's iteration " + std::to_string(checkpoint.iteration));
+  return settings;
+}
+
+// The progress line's status after an iteration: the loss and exact L1 (or modes found) of the last
+// metrics row, empty before the first.
+std::string progress_status(const Session& running) {
+  const auto& history = running.history();
+  if (history.empty()) return "";
+  char text[96];
+  const MetricsRow& last = history.back();
+  if (std::isfinite(last.l1_exact))
+    std::snprintf(text, sizeof(text), "train_loss %.4g  l1_exact %.4g", last.train_loss, last.l1_exact);
+  else
+    std::snprintf(text, sizeof(text), "train_loss %.4g  modes_found %lld", last.train_loss,
+                  (long long)last.modes_found);
+  return text;
+}
+
+// The session's hooks: the stop request on every process; the progress line on rank 0 (`lead`).
+SessionHooks train_hooks(Progress& progress, bool lead) {
+  SessionHooks hooks;
+  hooks.stop = &stop_requested;
+  if (lead) {
+    hooks.after_iteration = [&progress](const Session& running) {
+      progress.update(running.trainer().iteration(), progress_status(running));
+    };
+    hooks.status = [&progress](const std::string& what) { progress.note("evaluating: " + what); };
+  }
+  return hooks;
+}
+
+// Rank 0's summary of a finished run: JSON with --json, otherwise the text summary and the files written.
+void print_train_summary(const Session& session, const TrainOptions& options) {
+  if (options.json) {
+    std::printf("%s\n", summary_json(session).c_str());
+    return;
+  }
+  std::printf("%s", summary_text(session).c_str());
+  if (!options.out.empty())
+    std::printf("  wrote %s/{config.json, metrics.csv, checkpoint.bin, curve.svg%s}\n", options.out.c_str(),
+                std::filesystem::exists(options.out + "/heatmap.svg") ? ", heatmap.svg" : "");
+}
+
 // One process of the run (rank 0 of 1 without MPI): every process trains; rank 0 alone writes --out,
 // shows progress and prints the summary.
 void train(const CLI::App& command, const TrainOptions& options, Communicator& processes) {
@@ -64,19 +120,8 @@ void train(const CLI::App& command, const TrainOptions& options, Communicator& p
   std::unique_ptr<Session> started;
   std::exception_ptr failure;  // with other processes: kept until they all know
   try {
-    const std::set<std::string> given = given_settings(command);
-    RunSettings settings = options.settings;
     Checkpoint checkpoint;
-    if (resuming) {
-      checkpoint = Checkpoint::load(options.resume);
-      settings = resume_settings(from_text(checkpoint.config), options.settings, given);
-      if (settings.iters < checkpoint.iteration)
-        throw std::invalid_argument("--iters " + std::to_string(settings.iters) +
-                                    " is below the checkpoint's iteration " + std::to_string(checkpoint.iteration));
-    } else {
-      reject_inapplicable(settings, given);
-    }
-    started = std::make_unique<Session>(settings);
+    started = std::make_unique<Session>(settings_to_run(command, options, checkpoint));
     if (resuming) started->restore(checkpoint);
     if (lead && !options.out.empty()) {
       claim_output_directory(options.out, started->settings(), resuming, options.force);
@@ -93,27 +138,7 @@ void train(const CLI::App& command, const TrainOptions& options, Communicator& p
   Session& session = *started;
 
   Progress progress(session.trainer().iteration(), session.settings().iters, options.quiet || !lead);
-  SessionHooks hooks;
-  hooks.stop = &stop_requested;
-  if (lead) {
-    hooks.after_iteration = [&progress](const Session& running) {
-      const auto& history = running.history();
-      std::string status;
-      if (!history.empty()) {
-        char text[96];
-        const MetricsRow& last = history.back();
-        if (std::isfinite(last.l1_exact))
-          std::snprintf(text, sizeof(text), "train_loss %.4g  l1_exact %.4g", last.train_loss, last.l1_exact);
-        else
-          std::snprintf(text, sizeof(text), "train_loss %.4g  modes_found %lld", last.train_loss,
-                        (long long)last.modes_found);
-        status = text;
-      }
-      progress.update(running.trainer().iteration(), status);
-    };
-    hooks.status = [&progress](const std::string& what) { progress.note("evaluating: " + what); };
-  }
-  session.set_hooks(hooks);
+  session.set_hooks(train_hooks(progress, lead));
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
   const bool finished = session.train();
@@ -129,15 +154,7 @@ void train(const CLI::App& command, const TrainOptions& options, Communicator& p
     throw Interrupted("interrupted at iteration " + where + "; checkpoint saved, continue with: gfn train --resume " +
                       options.out + "/checkpoint.bin --out " + options.out);
   }
-  if (!lead) return;
-  if (options.json) {
-    std::printf("%s\n", summary_json(session).c_str());
-    return;
-  }
-  std::printf("%s", summary_text(session).c_str());
-  if (!options.out.empty())
-    std::printf("  wrote %s/{config.json, metrics.csv, checkpoint.bin, curve.svg%s}\n", options.out.c_str(),
-                std::filesystem::exists(options.out + "/heatmap.svg") ? ", heatmap.svg" : "");
+  if (lead) print_train_summary(session, options);
 }
 
 void run_train(const CLI::App& command, const TrainOptions& options) {

@@ -66,6 +66,152 @@ std::string size_flags(const RunSettings& settings) {
   return flags.empty() ? flag_value(settings, "env") : flags;
 }
 
+// The networks of a run's model and the floats they put on a tape per row.
+struct ModelSizes {
+  std::vector<NetworkShape> networks;  // one per estimator (P_F's first), or one shared trunk when tied
+  NetworkShape backward;               // a P_B network of its own (TLM, pessimistic)
+  bool backward_network = false;       // whether P_B has that network
+  double parameters = 0, backward_parameters = 0;
+  double row_floats = 0;          // a row of a training tape: every network, masks, log-softmax, gathers
+  double forward_row_floats = 0;  // a row of a rollout tape: the P_F network, its masks and log-softmax
+};
+
+// The model's networks, parameter counts and tape rows, from its configuration and the environment's widths.
+ModelSizes model_sizes(const ModelConfig& model, const Environment& env) {
+  const double actions = env.n_actions(), backward_actions = env.n_backward_actions();
+  const Encoding encoding = model.tabular ? Encoding::OneHotState : env.default_encoding();
+  const double dense_input = encoding == Encoding::Dense ? env.encoding_width(encoding) : 0;
+
+  // The networks of the model: one trunk per estimator, or one shared trunk when tied.
+  NetworkShape trunk;
+  trunk.input = model.tabular ? double(std::max<int64_t>(env.n_states(), 1)) : env.encoding_width(encoding);
+  if (!model.tabular)
+    for (int h : model.hidden) trunk.hidden.push_back(h);
+  const bool learned_backward = model.backward == BackwardPolicy::Learned;
+  ModelSizes sizes;
+  sizes.backward_network = model.backward == BackwardPolicy::Tlm || model.backward == BackwardPolicy::Pessimistic;
+  std::vector<NetworkShape>& networks = sizes.networks;
+  auto add_head = [&](double width) {
+    if (model.tied && !networks.empty()) {
+      networks.front().heads += width;
+      return;
+    }
+    NetworkShape network = trunk;
+    network.heads = width;
+    networks.push_back(network);
+  };
+  add_head(actions);
+  if (learned_backward) add_head(backward_actions);
+  if (model.state_flow) add_head(1);
+  sizes.backward = trunk;
+  sizes.backward.heads = backward_actions;
+
+  sizes.parameters = model.log_z ? 1 : 0;
+  sizes.forward_row_floats = 2 * actions + dense_input;
+  sizes.row_floats = dense_input + 2 * actions + 8;  // masks, log-softmax, the objective's gathers
+  for (const NetworkShape& network : networks) {
+    sizes.parameters += network.parameters();
+    sizes.row_floats += network.row_floats();
+  }
+  sizes.forward_row_floats += networks.front().row_floats();
+  if (learned_backward) sizes.row_floats += 2 * backward_actions;
+  else if (sizes.backward_network) sizes.row_floats += sizes.backward.row_floats() + 2 * backward_actions;
+  else sizes.row_floats += backward_actions;
+  sizes.backward_parameters = sizes.backward_network ? sizes.backward.parameters() : 0;
+  return sizes;
+}
+
+// The trajectories a step trains (twice the batch with local search), their blocks and rows, and the threads.
+struct BatchShape {
+  double rows_per_trajectory = 0, block_size = 0, trained_trajectories = 0, blocks = 0, threads = 0;
+  double rows = 0;       // rows of all trained trajectories, at the longest
+  double row_bytes = 0;  // a state and its action
+};
+
+// The batch's shape from the settings (block size and threads resolved) and the longest trajectory.
+BatchShape batch_shape(const RunSettings& settings, const Environment& env, bool dqn) {
+  BatchShape batch;
+  batch.rows_per_trajectory = double(env.max_trajectory_length()) + 1;
+  batch.block_size = settings.block_size > 0 ? settings.block_size : default_block_size(settings.batch);
+  batch.trained_trajectories = double(settings.batch) * (settings.ls_backtrack > 0 ? 2 : 1);
+  batch.blocks = dqn ? 1 : std::ceil(batch.trained_trajectories / batch.block_size);
+  batch.threads = settings.threads > 0 ? settings.threads : max_threads();
+  batch.rows = batch.trained_trajectories * batch.rows_per_trajectory;
+  batch.row_bytes = env.state_width() * kInt + kInt;
+  return batch;
+}
+
+// Floats on the tapes of a step. Each block's tape holds values and gradients of every node over its
+// rows, counted at the longest trajectories (an untrained policy's are often shorter). Rollout tapes
+// (one per thread) hold values only.
+double tape_floats(const RunSettings& settings, const Environment& env, const ModelSizes& sizes,
+                   const BatchShape& batch, bool dqn) {
+  const double backward_actions = env.n_backward_actions();
+  double floats = 2 * batch.blocks * std::min(batch.block_size, batch.trained_trajectories) *
+                  batch.rows_per_trajectory * sizes.row_floats;
+  if (dqn) {  // the learner's tape over M sampled transitions and their successors, the target's over 2M
+    const double transitions = settings.replay_batch;
+    floats = 2 * 2 * transitions * sizes.row_floats + 2 * transitions * sizes.forward_row_floats;
+  }
+  if (sizes.backward_network) floats += 2 * batch.rows * (sizes.backward.row_floats() + 2 * backward_actions);
+  floats += batch.threads * batch.block_size * sizes.forward_row_floats;
+  return floats;
+}
+
+// Bytes of the rollout: the sampler's staged rows and the batch's (twice when local search or replay
+// append to it); the pessimistic P_B keeps the last 20 batches.
+double rollout_bytes(const RunSettings& settings, const ModelConfig& model, const ModelSizes& sizes,
+                     const BatchShape& batch, bool dqn) {
+  double rollout = 2 * batch.rows * batch.row_bytes;
+  if (settings.replay_ratio > 0) rollout += batch.rows * batch.row_bytes;
+  if (model.backward == BackwardPolicy::Pessimistic) rollout += 20 * batch.rows * batch.row_bytes;
+  // One pass per step: the rollout's record of the P_F network's layer values (core/training/forward_record.hpp).
+  if (!dqn && !settings.recompute_logprobs)
+    rollout += kFloat * settings.batch * batch.rows_per_trajectory * sizes.forward_row_floats;
+  return rollout;
+}
+
+// The evaluation's parts: the enumeration, exact P_T and visit window of an enumerable environment,
+// and the test-set rank correlation of an environment with test states.
+void add_evaluation_parts(MemoryEstimate& estimate, const RunSettings& settings, const Environment& env,
+                          const ModelSizes& sizes, double threads) {
+  const int64_t n_states = env.n_states();
+  const double state_width = env.state_width(), actions = env.n_actions();
+  if (n_states >= 0 && n_states <= Enumeration::kDefaultLimit) {
+    const double n = double(n_states);
+    // States, order, rewards, true distribution, path counts; P_F of every state and the DP's sums;
+    // per-thread evaluation tapes; the window's counts and ring.
+    const double states = n * (state_width * kInt + kIndex + 1 + 3 * kDouble + kInt);
+    const double exact = n * (actions * kFloat + 2 * kDouble) +
+                         kArenaGrowth * threads * std::min(kExactChunkRows, n) * sizes.forward_row_floats * kFloat;
+    const double window = n * kIndex + std::min<double>(double(settings.window), 1e12) * kIndex;
+    estimate.parts.push_back({"enumeration and exact evaluation", size_flags(settings), states + exact});
+    estimate.parts.push_back({"visit window", flag_value(settings, "window"), window});
+  }
+
+  if (has_test_set_rank_correlation(env)) {
+    // K fill orders of each of the M test states (backward actions, length, weight), and per thread a
+    // value tape over a chunk of rows (the P_F network's layers and logits).
+    const double pairs = double(env.test_states().rows()) * kDefaultBackwardSamples;
+    const double pair_bytes = double(env.max_trajectory_length()) * kInt + kInt + kDouble;
+    const double tapes = kArenaGrowth * threads * kLikelihoodChunkRows * sizes.networks.front().row_floats() * kFloat;
+    estimate.parts.push_back({"test-set rank correlation", size_flags(settings), pairs * pair_bytes + tapes});
+  }
+}
+
+// Replay: transitions (state, next state, action, done, reward, priority, sum tree) for the DQN
+// learners; terminal objects (object, reward, draw weight, de-duplication key) otherwise.
+void add_replay_part(MemoryEstimate& estimate, const RunSettings& settings, const Environment& env, bool dqn) {
+  const double state_width = env.state_width();
+  const double capacity = settings.replay_capacity;
+  if (dqn)
+    estimate.parts.push_back({"replay", flag_value(settings, "replay_capacity"),
+                              capacity * (2 * state_width * kInt + kInt + 1 + 4 * kDouble)});
+  else if (settings.replay_ratio > 0)
+    estimate.parts.push_back({"replay", flag_value(settings, "replay_capacity"),
+                              capacity * (2 * state_width * kInt + 2 * kDouble + 64)});
+}
+
 }  // namespace
 
 double MemoryEstimate::total_bytes() const {
@@ -82,58 +228,9 @@ const MemoryPart& MemoryEstimate::largest() const {
 MemoryEstimate estimate_memory(const RunSettings& settings, const Environment& env) {
   ModelConfig model = settings.model_config();
   require_estimators(settings.loss, model);
-  const ObjectiveSpec& objective = objective_spec(settings.loss);
-  const bool dqn = objective.learner != Learner::Blocks;
-  const int64_t n_states = env.n_states();
-  const bool enumerable = n_states >= 0 && n_states <= Enumeration::kDefaultLimit;
-
-  const double actions = env.n_actions(), backward_actions = env.n_backward_actions();
-  const double state_width = env.state_width();
-  const double rows_per_trajectory = double(env.max_trajectory_length()) + 1;
-  const Encoding encoding = model.tabular ? Encoding::OneHotState : env.default_encoding();
-  const double dense_input = encoding == Encoding::Dense ? env.encoding_width(encoding) : 0;
-
-  // The networks of the model: one trunk per estimator, or one shared trunk when tied.
-  NetworkShape trunk;
-  trunk.input = model.tabular ? double(std::max<int64_t>(n_states, 1)) : env.encoding_width(encoding);
-  if (!model.tabular)
-    for (int h : model.hidden) trunk.hidden.push_back(h);
-  const bool learned_backward = model.backward == BackwardPolicy::Learned;
-  const bool backward_network = model.backward == BackwardPolicy::Tlm || model.backward == BackwardPolicy::Pessimistic;
-  std::vector<NetworkShape> networks;
-  auto add_head = [&](double width) {
-    if (model.tied && !networks.empty()) {
-      networks.front().heads += width;
-      return;
-    }
-    NetworkShape network = trunk;
-    network.heads = width;
-    networks.push_back(network);
-  };
-  add_head(actions);
-  if (learned_backward) add_head(backward_actions);
-  if (model.state_flow) add_head(1);
-  NetworkShape backward = trunk;
-  backward.heads = backward_actions;
-
-  double parameters = model.log_z ? 1 : 0, forward_row_floats = 2 * actions + dense_input;
-  double row_floats = dense_input + 2 * actions + 8;  // masks, log-softmax, the objective's gathers
-  for (const NetworkShape& network : networks) {
-    parameters += network.parameters();
-    row_floats += network.row_floats();
-  }
-  forward_row_floats += networks.front().row_floats();
-  if (learned_backward) row_floats += 2 * backward_actions;
-  else if (backward_network) row_floats += backward.row_floats() + 2 * backward_actions;
-  else row_floats += backward_actions;
-  const double backward_parameters = backward_network ? backward.parameters() : 0;
-
-  const double block_size = settings.block_size > 0 ? settings.block_size : default_block_size(settings.batch);
-  const double trained_trajectories = double(settings.batch) * (settings.ls_backtrack > 0 ? 2 : 1);
-  const double blocks = dqn ? 1 : std::ceil(trained_trajectories / block_size);
-  const double threads = settings.threads > 0 ? settings.threads : max_threads();
-  const double batch_rows = trained_trajectories * rows_per_trajectory;
-  const double row_bytes = state_width * kInt + kInt;  // a state and its action
+  const bool dqn = objective_spec(settings.loss).learner != Learner::Blocks;
+  const ModelSizes sizes = model_sizes(model, env);
+  const BatchShape shape = batch_shape(settings, env, dqn);
 
   MemoryEstimate estimate;
   const std::string hidden = flag_value(settings, "hidden") + ", " + flag_value(settings, "layers");
@@ -142,59 +239,13 @@ MemoryEstimate estimate_memory(const RunSettings& settings, const Environment& e
   // Values, two Adam moments; a target copy for the DQN learners; P_B's values, target, moments, gradient.
   estimate.parts.push_back(
       {"parameters and Adam moments", hidden,
-       kFloat * (3 * parameters + (dqn ? parameters : 0) + 5 * backward_parameters)});
-  estimate.parts.push_back({"block gradients", batch + ", " + hidden, kFloat * blocks * parameters});
-
-  // Each block's tape holds values and gradients of every node over its rows, counted at the longest
-  // trajectories (an untrained policy's are often shorter). Rollout tapes (one per thread) hold values only.
-  double tape_floats = 2 * blocks * std::min(block_size, trained_trajectories) * rows_per_trajectory * row_floats;
-  if (dqn) {  // the learner's tape over M sampled transitions and their successors, the target's over 2M
-    const double transitions = settings.replay_batch;
-    tape_floats = 2 * 2 * transitions * row_floats + 2 * transitions * forward_row_floats;
-  }
-  if (backward_network) tape_floats += 2 * batch_rows * (backward.row_floats() + 2 * backward_actions);
-  tape_floats += threads * block_size * forward_row_floats;
-  estimate.parts.push_back({"block tapes", batch + ", " + hidden, kFloat * tape_floats});
-
-  // The sampler's staged rows and the batch's (twice when local search or replay append to it); the
-  // pessimistic P_B keeps the last 20 batches.
-  double rollout = 2 * batch_rows * row_bytes;
-  if (settings.replay_ratio > 0) rollout += batch_rows * row_bytes;
-  if (model.backward == BackwardPolicy::Pessimistic) rollout += 20 * batch_rows * row_bytes;
-  // One pass per step: the rollout's record of the P_F network's layer values (core/training/forward_record.hpp).
-  if (!dqn && !settings.recompute_logprobs) rollout += kFloat * settings.batch * rows_per_trajectory * forward_row_floats;
-  estimate.parts.push_back({"rollout", batch, rollout});
-
-  if (enumerable) {
-    const double n = double(n_states);
-    // States, order, rewards, true distribution, path counts; P_F of every state and the DP's sums;
-    // per-thread evaluation tapes; the window's counts and ring.
-    const double states = n * (state_width * kInt + kIndex + 1 + 3 * kDouble + kInt);
-    const double exact = n * (actions * kFloat + 2 * kDouble) +
-                         kArenaGrowth * threads * std::min(kExactChunkRows, n) * forward_row_floats * kFloat;
-    const double window = n * kIndex + std::min<double>(double(settings.window), 1e12) * kIndex;
-    estimate.parts.push_back({"enumeration and exact evaluation", size_flags(settings), states + exact});
-    estimate.parts.push_back({"visit window", flag_value(settings, "window"), window});
-  }
-
-  if (has_test_set_rank_correlation(env)) {
-    // K fill orders of each of the M test states (backward actions, length, weight), and per thread a
-    // value tape over a chunk of rows (the P_F network's layers and logits).
-    const double pairs = double(env.test_states().rows()) * kDefaultBackwardSamples;
-    const double pair_bytes = double(env.max_trajectory_length()) * kInt + kInt + kDouble;
-    const double tapes = kArenaGrowth * threads * kLikelihoodChunkRows * networks.front().row_floats() * kFloat;
-    estimate.parts.push_back({"test-set rank correlation", size_flags(settings), pairs * pair_bytes + tapes});
-  }
-
-  // Replay: transitions (state, next state, action, done, reward, priority, sum tree) for the DQN
-  // learners; terminal objects (object, reward, draw weight, de-duplication key) otherwise.
-  const double capacity = settings.replay_capacity;
-  if (dqn)
-    estimate.parts.push_back({"replay", flag_value(settings, "replay_capacity"),
-                              capacity * (2 * state_width * kInt + kInt + 1 + 4 * kDouble)});
-  else if (settings.replay_ratio > 0)
-    estimate.parts.push_back({"replay", flag_value(settings, "replay_capacity"),
-                              capacity * (2 * state_width * kInt + 2 * kDouble + 64)});
+       kFloat * (3 * sizes.parameters + (dqn ? sizes.parameters : 0) + 5 * sizes.backward_parameters)});
+  estimate.parts.push_back({"block gradients", batch + ", " + hidden, kFloat * shape.blocks * sizes.parameters});
+  estimate.parts.push_back(
+      {"block tapes", batch + ", " + hidden, kFloat * tape_floats(settings, env, sizes, shape, dqn)});
+  estimate.parts.push_back({"rollout", batch, rollout_bytes(settings, model, sizes, shape, dqn)});
+  add_evaluation_parts(estimate, settings, env, sizes, shape.threads);
+  add_replay_part(estimate, settings, env, dqn);
   return estimate;
 }
 
