@@ -13,6 +13,7 @@
 #include "envs/bitseq_autoregressive.hpp"
 #include "envs/bitseq_reward.hpp"
 #include "envs/hypergrid.hpp"
+#include "envs/ising.hpp"
 
 namespace gfn {
 
@@ -71,6 +72,17 @@ void check_bitseq(const EnvConfig& config) {
     throw std::invalid_argument("--beta must be finite and >= 0, got " + format_number(config.beta));
 }
 
+std::unique_ptr<Environment> make_ising(const EnvConfig& config) {
+  if (config.ising_size < 2 || config.ising_size > Ising::kMaxSize)
+    throw std::invalid_argument("--ising-size must be between 2 and " + std::to_string(Ising::kMaxSize) + ", got " +
+                                std::to_string(config.ising_size));
+  if (!std::isfinite(config.ising_j))
+    throw std::invalid_argument("--ising-j must be finite, got " + format_number(config.ising_j));
+  if (!std::isfinite(config.alpha) || config.alpha < 0)
+    throw std::invalid_argument("--alpha must be finite and >= 0, got " + format_number(config.alpha));
+  return std::make_unique<Ising>(config.ising_size, config.ising_j, config.alpha);
+}
+
 struct Registered {
   std::string name;
   EnvironmentMaker make;
@@ -82,7 +94,7 @@ std::vector<Registered>& registered() {
 }
 
 std::vector<std::string>& names_list() {
-  static std::vector<std::string> names = {"grid", "hypergrid", "bitseq", "bitseq-ar"};
+  static std::vector<std::string> names = {"grid", "hypergrid", "bitseq", "bitseq-ar", "ising"};
   return names;
 }
 
@@ -113,6 +125,7 @@ std::unique_ptr<Environment> make_environment(const EnvConfig& config) {
     check_bitseq(config);
     return std::make_unique<BitSeqAutoregressive>(config.n, config.k, config.beta);
   }
+  if (config.env == "ising") return make_ising(config);
   for (const Registered& environment : registered())
     if (environment.name == config.env) return environment.make(config);
   throw std::invalid_argument("unknown --env '" + config.env + "' (expected one of " + join(environment_names()) + ")");

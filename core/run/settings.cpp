@@ -11,6 +11,7 @@
 
 #include "util/json.hpp"
 #include "envs/hypergrid.hpp"
+#include "envs/ising.hpp"
 
 namespace gfn {
 
@@ -21,6 +22,7 @@ namespace {
 
 bool on_hypergrid(const RunSettings& s) { return s.env == "hypergrid"; }
 bool on_bitseq(const RunSettings& s) { return s.env == "bitseq" || s.env == "bitseq-ar"; }
+bool on_ising(const RunSettings& s) { return s.env == "ising"; }
 bool on_rank_correlated(const RunSettings& s) { return s.env == "bitseq"; }
 bool with_subtb(const RunSettings& s) { return s.loss == "subtb"; }
 bool with_dqn(const RunSettings& s) { return s.loss == "soft-dqn" || s.loss == "munchausen-dqn"; }
@@ -36,6 +38,7 @@ bool with_replay_buffer(const RunSettings& s) { return with_dqn(s) || with_repla
 const SettingScope kEveryRun{"", nullptr};
 const SettingScope kHyperGrid{"hypergrid", on_hypergrid};
 const SettingScope kBitSeq{"bitseq, bitseq-ar", on_bitseq};
+const SettingScope kIsing{"ising", on_ising};
 const SettingScope kRankCorrelated{"bitseq", on_rank_correlated};
 const SettingScope kSubTb{"--loss subtb", with_subtb};
 const SettingScope kDqn{"--loss soft-dqn, munchausen-dqn", with_dqn};
@@ -198,7 +201,12 @@ const SettingsTable& run_settings_table() {
         {"n", &S::n, text_of(env.n), between(1, 4096), "length in bits", R::Identity, kBitSeq},
         {"k", &S::k, text_of(env.k), between(1, 16), "bits per word (divides n)", R::Identity, kBitSeq},
         {"beta", &S::beta, format_setting(env.beta), at_least(0), "log R = -beta * Hamming distance to the nearest mode",
-         R::Identity, kBitSeq}
+         R::Identity, kBitSeq},
+        {"ising_size", &S::ising_size, text_of(env.ising_size), between(2, Ising::kMaxSize), "lattice side L (D = L*L spins)",
+         R::Identity, kIsing},
+        {"ising_j", &S::ising_j, format_setting(env.ising_j), any_finite(),
+         "coupling J: E = -J s^T A s, A the 4-neighbour torus adjacency", R::Identity, kIsing},
+        {"alpha", &S::alpha, format_setting(env.alpha), at_least(0), "log R = -alpha * E", R::Identity, kIsing}
     });
     group("Objective", {
         {"loss", &S::loss, "tb", one_of(objective_names()), "Objective", R::Identity, kEveryRun},
@@ -540,6 +548,9 @@ EnvConfig RunSettings::env_config() const {
   config.n = n;
   config.k = k;
   config.beta = beta;
+  config.ising_size = ising_size;
+  config.ising_j = ising_j;
+  config.alpha = alpha;
   return config;
 }
 

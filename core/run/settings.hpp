@@ -34,6 +34,8 @@ struct RunSettings {
   double r0, r1, r2;
   int n, k;
   double beta;
+  int ising_size;
+  double ising_j, alpha;
   // Objective. NaN: the default of the environment and objective (resolve_defaults).
   std::string loss;
   double subtb_lambda, log_reward_floor, lambda, munchausen_alpha, target_tau;

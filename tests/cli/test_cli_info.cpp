@@ -46,6 +46,18 @@ TEST_CASE("cli: gfn info on grid, bitseq, bitseq-ar and the impossible preset") 
   CHECK(contains(impossible.out, "log-reward floor"));
 }
 
+TEST_CASE("cli: gfn info --json reports ising 3x3 (19683 states, log Z 16.5417)") {
+  const Result ising = run_gfn("info --env ising --ising-size 3 --json");
+  CHECK(ising.exit_code == 0);
+  CHECK(contains(ising.out, "\"n_states\": 19683"));
+  CHECK(contains(ising.out, "\"log_z\": 16.5416"));
+  CHECK(contains(ising.out, "\"n_actions\": 18"));
+  CHECK(contains(ising.out, "\"obs_dim\": 27"));
+  const Result bad = run_gfn("info --env hypergrid --ising-size 3");
+  CHECK(bad.exit_code == 2);
+  check_one_line_error(bad, "--ising-size does not apply to --env hypergrid");
+}
+
 TEST_CASE("cli: gfn info rejects bad input with one error line and exit code 2") {
   for (const auto& [arguments, message] : std::vector<std::pair<std::string, std::string>>{
            {"info --env maze", "gfn: error: --env: unknown value 'maze'"},

@@ -28,7 +28,7 @@ bool mentions(const std::string& message, const std::string& option) {
   return message.find(option) != std::string::npos && message.find('\n') == std::string::npos;
 }
 
-TEST_CASE("envs: factory builds grid, hypergrid, bitseq and bitseq-ar") {
+TEST_CASE("envs: factory builds grid, hypergrid, bitseq, bitseq-ar and ising") {
   EnvConfig config;
   CHECK(make_environment(config)->name() == "hypergrid(D=2,H=8,standard)");
   config.env = "grid";
@@ -52,6 +52,13 @@ TEST_CASE("envs: factory builds grid, hypergrid, bitseq and bitseq-ar") {
   config = EnvConfig{};
   config.reward = "impossible";
   CHECK(make_environment(config)->n_modes() == 4);  // R0 = 0 is allowed: log R = -inf off the bonuses
+  config = EnvConfig{};
+  config.env = "ising";
+  CHECK(make_environment(config)->name() == "ising(L=3,J=0.44,alpha=1)");  // torchgfn's J and alpha, L = 3
+  config.ising_size = 2;
+  config.ising_j = -0.1;
+  config.alpha = 2;
+  CHECK(make_environment(config)->name() == "ising(L=2,J=-0.1,alpha=2)");
 }
 
 TEST_CASE("envs: factory errors name the option") {
@@ -103,6 +110,19 @@ TEST_CASE("envs: factory errors name the option") {
     config.beta = -1;
     CHECK(mentions(invalid_argument_message(config), "--beta"));
   }
+
+  config = EnvConfig{};
+  config.env = "ising";
+  config.ising_size = 1;
+  CHECK(mentions(invalid_argument_message(config), "--ising-size"));
+  config.ising_size = 65;
+  CHECK(mentions(invalid_argument_message(config), "--ising-size"));
+  config.ising_size = 3;
+  config.ising_j = std::numeric_limits<double>::infinity();
+  CHECK(mentions(invalid_argument_message(config), "--ising-j"));
+  config.ising_j = 0.44;
+  config.alpha = -1;
+  CHECK(mentions(invalid_argument_message(config), "--alpha"));
 }
 
 TEST_CASE("envs: factory handles state counts that overflow int64") {
