@@ -41,7 +41,7 @@ struct Case {
 
   Case(int input_width_, int batch_) : input_width(input_width_), batch(batch_) {
     Rng rng(1);
-    net = Mlp<float>(store, "bench", {input_width, {kHidden, kHidden}, {kOut}}, rng);
+    net = Mlp<float>(store, "bench", {input_width, {kHidden, kHidden}, {kOut}, {}}, rng);
     gradient = store.make_gradient();
     input.resize(batch, input_width);
     target.resize(batch, kOut);
