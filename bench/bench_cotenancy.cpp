@@ -20,10 +20,10 @@
 #include <unistd.h>
 
 #include "bench/bench_support.hpp"
-#include "util/parallel.hpp"
 #include "core/run/settings.hpp"
 #include "core/training/trainer.hpp"
 #include "envs/factory.hpp"
+#include "util/parallel.hpp"
 
 using namespace gfn;
 using Clock = std::chrono::steady_clock;

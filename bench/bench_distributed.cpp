@@ -20,12 +20,12 @@
 #include <unistd.h>
 
 #include "bench/bench_support.hpp"
-#include "core/network/checkpoint.hpp"
 #include "core/distributed/mpi_communicator.hpp"
-#include "util/parallel.hpp"
+#include "core/network/checkpoint.hpp"
 #include "core/run/settings.hpp"
 #include "core/training/trainer.hpp"
 #include "envs/factory.hpp"
+#include "util/parallel.hpp"
 
 using namespace gfn;
 

@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "bench/bench_support.hpp"
-#include "util/random.hpp"
 #include "envs/bitseq.hpp"
 #include "envs/bitseq_autoregressive.hpp"
 #include "envs/hypergrid.hpp"
+#include "util/random.hpp"
 
 namespace {
 

@@ -13,12 +13,12 @@
 #include <vector>
 
 #include "core/evaluation/evaluation.hpp"
-#include "util/parallel.hpp"
-#include "core/run/settings.hpp"
 #include "core/evaluation/terminal_likelihood.hpp"
+#include "core/run/settings.hpp"
 #include "core/training/trainer.hpp"
 #include "envs/enumeration.hpp"
 #include "envs/factory.hpp"
+#include "util/parallel.hpp"
 
 using namespace gfn;
 using Clock = std::chrono::steady_clock;

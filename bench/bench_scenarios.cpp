@@ -19,10 +19,10 @@
 #include <vector>
 
 #include "bench/bench_support.hpp"
-#include "util/parallel.hpp"
 #include "core/run/settings.hpp"
 #include "core/training/trainer.hpp"
 #include "envs/factory.hpp"
+#include "util/parallel.hpp"
 
 using namespace gfn;
 using Clock = std::chrono::steady_clock;

@@ -24,10 +24,10 @@
 
 #include "autodiff/matrix.hpp"
 #include "bench/bench_support.hpp"
-#include "util/parallel.hpp"
 #include "core/run/settings.hpp"
 #include "core/training/trainer.hpp"
 #include "envs/factory.hpp"
+#include "util/parallel.hpp"
 
 using namespace gfn;
 using Clock = std::chrono::steady_clock;

@@ -20,11 +20,11 @@
 #include "cli/commands.hpp"
 #include "cli/experiment.hpp"
 #include "cli/output.hpp"
-#include "cli/svg.hpp"
 #include "cli/run_report.hpp"
 #include "cli/settings_flags.hpp"
-#include "util/files.hpp"
+#include "cli/svg.hpp"
 #include "core/run/session.hpp"
+#include "util/files.hpp"
 #include "util/parallel.hpp"
 
 namespace gfn::cli {

@@ -24,9 +24,9 @@
 #include "cli/experiment.hpp"
 #include "cli/svg.hpp"
 #include "core/run/baseline_run.hpp"
+#include "envs/factory.hpp"
 #include "util/files.hpp"
 #include "util/parallel.hpp"
-#include "envs/factory.hpp"
 
 namespace gfn::cli {
 

@@ -13,12 +13,12 @@
 
 #include "cli/commands.hpp"
 #include "cli/settings_flags.hpp"
-#include "util/json.hpp"
 #include "core/run/memory_estimate.hpp"
-#include "util/parallel.hpp"
 #include "envs/enumeration.hpp"
 #include "envs/factory.hpp"
 #include "envs/hypergrid.hpp"
+#include "util/json.hpp"
+#include "util/parallel.hpp"
 
 namespace gfn::cli {
 

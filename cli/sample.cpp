@@ -10,8 +10,8 @@
 #include "cli/output.hpp"
 #include "cli/run_report.hpp"
 #include "cli/settings_flags.hpp"
-#include "util/json.hpp"
 #include "core/run/memory_estimate.hpp"
+#include "util/json.hpp"
 
 namespace gfn::cli {
 

@@ -9,8 +9,8 @@
 #include <set>
 #include <stdexcept>
 
-#include "util/random.hpp"
 #include "envs/bitseq_data.hpp"
+#include "util/random.hpp"
 
 namespace gfn {
 

@@ -14,8 +14,8 @@
 #include <utility>
 
 #include "autodiff/gemm.hpp"
-#include "util/parallel.hpp"
 #include "core/evaluation/rank_correlation.hpp"
+#include "util/parallel.hpp"
 #include "util/random.hpp"
 
 namespace gfn {

@@ -177,28 +177,25 @@ ModelOutputs Model<Scalar>::evaluate(Tape<Scalar>& tape, FlatVector<Scalar>* gra
                                      ModelScratch& scratch) const {
   const int32_t* states = inputs.states;
   const int n_states = inputs.n_states;
-  const bool with_backward = inputs.with_backward;
-  DenseLayers<Scalar>* forward_dense = inputs.forward_dense;
-  const int* forward_actions = inputs.forward_actions;
   encode(states, n_states, scratch);
 
   NodeId heads[3][3];
   for (size_t i = 0; i < networks_.size(); ++i) {
-    if (!with_backward && int(i) == network_of_.backward && !config_.tied) continue;
-    if (!with_backward && int(i) == network_of_.flow && !config_.tied) continue;
+    if (!inputs.with_backward && int(i) == network_of_.backward && !config_.tied) continue;
+    if (!inputs.with_backward && int(i) == network_of_.flow && !config_.tied) continue;
     run_network(networks_[i], tape, store_, gradient, n_states, scratch, heads[i],
-                int(i) == network_of_.forward ? forward_dense : nullptr);
+                int(i) == network_of_.forward ? inputs.forward_dense : nullptr);
   }
 
   ModelOutputs outputs;
   outputs.forward_logits = heads[network_of_.forward][head_of_.forward];
   NodeId forward_mask;
   add_mask_node(tape, states, n_states, /*backward=*/false, scratch, &forward_mask);
-  if (forward_actions)
-    outputs.action_logprobs = tape.masked_log_softmax_at(outputs.forward_logits, forward_mask, forward_actions);
+  if (inputs.forward_actions)
+    outputs.action_logprobs = tape.masked_log_softmax_at(outputs.forward_logits, forward_mask, inputs.forward_actions);
   else
     outputs.forward_logprobs = tape.masked_log_softmax(outputs.forward_logits, forward_mask);
-  if (!with_backward) return outputs;
+  if (!inputs.with_backward) return outputs;
 
   if (config_.state_flow) outputs.log_flow = heads[network_of_.flow][head_of_.flow];
   if (config_.backward == BackwardPolicy::Learned) {

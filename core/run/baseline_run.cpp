@@ -6,8 +6,8 @@
 #include <memory>
 #include <stdexcept>
 
-#include "core/training/baseline_samplers.hpp"
 #include "core/evaluation/evaluation.hpp"
+#include "core/training/baseline_samplers.hpp"
 #include "envs/enumeration.hpp"
 
 namespace gfn {

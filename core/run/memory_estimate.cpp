@@ -9,10 +9,10 @@
 #include <limits>
 #include <sstream>
 
-#include "core/training/objectives.hpp"
-#include "util/parallel.hpp"
 #include "core/evaluation/terminal_likelihood.hpp"
+#include "core/training/objectives.hpp"
 #include "envs/enumeration.hpp"
+#include "util/parallel.hpp"
 
 namespace gfn {
 

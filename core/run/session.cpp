@@ -8,9 +8,9 @@
 #include <string>
 
 #include "core/evaluation/terminal_likelihood.hpp"
+#include "core/run/memory_estimate.hpp"
 #include "util/files.hpp"
 #include "util/json.hpp"
-#include "core/run/memory_estimate.hpp"
 #include "util/parallel.hpp"
 
 #include "gfn_git_revision.hpp"  // GFN_GIT_REVISION: generated at build time (cmake/git_revision.cmake)

@@ -30,10 +30,10 @@
 #include <string>
 #include <vector>
 
-#include "core/network/checkpoint.hpp"
 #include "core/distributed/communicator.hpp"
 #include "core/evaluation/evaluation.hpp"
 #include "core/evaluation/metrics.hpp"
+#include "core/network/checkpoint.hpp"
 #include "core/run/settings.hpp"
 #include "core/training/trainer.hpp"
 

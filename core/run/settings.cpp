@@ -9,9 +9,9 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "util/json.hpp"
 #include "envs/hypergrid.hpp"
 #include "envs/ising.hpp"
+#include "util/json.hpp"
 
 namespace gfn {
 

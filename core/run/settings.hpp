@@ -20,9 +20,9 @@
 #include <variant>
 #include <vector>
 
-#include "util/json.hpp"
 #include "core/training/trainer.hpp"
 #include "envs/factory.hpp"
+#include "util/json.hpp"
 
 namespace gfn {
 

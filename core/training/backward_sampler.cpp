@@ -6,8 +6,8 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "util/parallel.hpp"
 #include "core/training/sampler.hpp"
+#include "util/parallel.hpp"
 
 namespace gfn {
 

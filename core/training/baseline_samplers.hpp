@@ -26,8 +26,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "util/random.hpp"
 #include "envs/environment.hpp"
+#include "util/random.hpp"
 
 namespace gfn {
 

@@ -13,10 +13,9 @@ namespace gfn {
 namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-// The blocks [first, end) of n_blocks that process `rank` of `size` builds: contiguous, in rank order.
-int first_block_of(int n_blocks, int rank, int size) { return int(int64_t(n_blocks) * rank / size); }
 }  // namespace
+
+int first_block_of(int n_blocks, int rank, int size) { return int(int64_t(n_blocks) * rank / size); }
 
 BlockReduction::BlockReduction(int64_t flat_size, bool lazy, bool replicated)
     : flat_size_(flat_size), lazy_(lazy), replicated_(replicated) {

@@ -36,6 +36,10 @@ struct LossBlock {
   double forward_seconds = 0, backward_seconds = 0;
 };
 
+// The blocks [first_block_of(n, rank, size), first_block_of(n, rank + 1, size)) of n are those that
+// process `rank` of `size` builds: contiguous, in rank order.
+int first_block_of(int n_blocks, int rank, int size);
+
 class BlockReduction {
  public:
   // lazy: the blocks' gradients are zero outside what backward wrote (lazy table updates);

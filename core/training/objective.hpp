@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "core/training/forward_record.hpp"
 #include "core/network/model.hpp"
+#include "core/training/forward_record.hpp"
 #include "core/training/trajectories.hpp"
 
 namespace gfn {

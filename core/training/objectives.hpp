@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "core/network/training_diverged.hpp"
 #include "core/training/objective.hpp"
 #include "core/training/objectives/backward_likelihood.hpp"
-#include "core/network/training_diverged.hpp"
 
 namespace gfn {
 

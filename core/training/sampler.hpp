@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "core/distributed/communicator.hpp"
+#include "core/network/model.hpp"
 #include "core/training/forward_record.hpp"
 #include "core/training/rollout_scratch.hpp"
-#include "core/network/model.hpp"
 #include "core/training/trajectories.hpp"
 
 namespace gfn {

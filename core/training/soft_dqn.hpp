@@ -18,8 +18,8 @@
 #include "core/network/adam.hpp"
 #include "core/network/checkpoint.hpp"
 #include "core/network/model.hpp"
-#include "core/training/replay_buffer.hpp"
 #include "core/network/training_diverged.hpp"
+#include "core/training/replay_buffer.hpp"
 #include "core/training/trajectories.hpp"
 
 namespace gfn {

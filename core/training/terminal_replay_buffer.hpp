@@ -31,8 +31,8 @@
 #include <vector>
 
 #include "core/network/checkpoint.hpp"
-#include "util/random.hpp"
 #include "core/training/trajectories.hpp"
+#include "util/random.hpp"
 
 namespace gfn {
 

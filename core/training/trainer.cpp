@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <cmath>
 #include <string>
 
@@ -108,12 +107,6 @@ constexpr uint64_t kReplayWalkStreams = kReplayDrawStream + (uint64_t(1) << 32);
 constexpr uint64_t kLocalSearchStreams = uint64_t(1) << 60;                        // + 3 round n + index
 constexpr uint64_t kUniformDrawStreams = uint64_t(1) << 59;                        // + uniform object index
 constexpr uint64_t kUniformWalkStreams = kUniformDrawStreams + (uint64_t(1) << 32);  // + uniform object index
-}  // namespace
-
-namespace {
-// The blocks [first, end) of n_blocks that process `rank` of `size` builds: contiguous, in rank order
-// (as BlockReduction::assign_blocks: compose_batch samples the fresh trajectories of this process's blocks).
-int first_block_of(int n_blocks, int rank, int size) { return int(int64_t(n_blocks) * rank / size); }
 }  // namespace
 
 SamplingOptions Trainer::sampling_options(int64_t iteration) const {

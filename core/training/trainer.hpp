@@ -35,10 +35,10 @@
 #include <vector>
 
 #include "core/network/adam.hpp"
-#include "core/training/backward_sampler.hpp"
-#include "core/training/block_reduction.hpp"
 #include "core/network/checkpoint.hpp"
 #include "core/network/learning_rate_schedule.hpp"
+#include "core/training/backward_sampler.hpp"
+#include "core/training/block_reduction.hpp"
 #include "core/training/local_search.hpp"
 #include "core/training/objectives.hpp"
 #include "core/training/sampler.hpp"

@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "util/random.hpp"
 #include "envs/bitseq.hpp"
 #include "envs/bitseq_autoregressive.hpp"
 #include "envs/enumeration.hpp"
+#include "util/random.hpp"
 
 namespace gfn {
 namespace {

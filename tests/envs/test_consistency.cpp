@@ -9,11 +9,11 @@
 #include <numeric>
 #include <vector>
 
-#include "util/random.hpp"
-#include "envs/check_environment.hpp"
 #include "envs/bitseq.hpp"
 #include "envs/bitseq_autoregressive.hpp"
+#include "envs/check_environment.hpp"
 #include "envs/hypergrid.hpp"
+#include "util/random.hpp"
 
 namespace gfn {
 namespace {

@@ -16,10 +16,10 @@
 
 #include "core/evaluation/evaluation.hpp"
 #include "core/network/model.hpp"
-#include "util/parallel.hpp"
 #include "core/training/trainer.hpp"
 #include "core/training/trajectories.hpp"
 #include "envs/enumeration.hpp"
+#include "util/parallel.hpp"
 
 namespace gfn::testing {
 

@@ -6,8 +6,8 @@
 #include <stdexcept>
 #include <vector>
 
-#include "util/parallel.hpp"
 #include "support/core_fixtures.hpp"
+#include "util/parallel.hpp"
 
 namespace gfn {
 namespace {

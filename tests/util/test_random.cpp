@@ -10,8 +10,8 @@
 #include <limits>
 #include <vector>
 
-#include "util/random.hpp"
 #include "support/statistics.hpp"
+#include "util/random.hpp"
 
 namespace gfn {
 namespace {

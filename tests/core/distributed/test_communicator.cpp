@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "core/distributed/communicator.hpp"
-#include "core/training/trainer.hpp"
 #include "core/network/training_diverged.hpp"
+#include "core/training/trainer.hpp"
 #include "envs/hypergrid.hpp"
 #include "support/core_fixtures.hpp"
 

@@ -17,9 +17,9 @@
 #include <stdexcept>
 #include <vector>
 
-#include "core/evaluation/terminal_likelihood.hpp"
-#include "core/evaluation/rank_correlation.hpp"
 #include "core/evaluation/evaluation.hpp"
+#include "core/evaluation/rank_correlation.hpp"
+#include "core/evaluation/terminal_likelihood.hpp"
 #include "envs/bitseq.hpp"
 #include "envs/bitseq_autoregressive.hpp"
 #include "envs/enumeration.hpp"

@@ -12,9 +12,9 @@
 #include <stdexcept>
 #include <vector>
 
-#include "util/random.hpp"
 #include "core/training/replay_buffer.hpp"
 #include "support/statistics.hpp"
+#include "util/random.hpp"
 
 namespace gfn {
 namespace {
