@@ -2,7 +2,8 @@
 #include "envs/bitseq_base.hpp"
 
 #include <climits>
-#include <cstdio>
+
+#include "util/format.hpp"
 
 namespace gfn {
 
@@ -13,10 +14,8 @@ BitSeqBase::BitSeqBase(int n_bits, int word_bits, std::vector<std::string> modes
       empty_word_(1 << word_bits) {}
 
 std::string BitSeqBase::name_with_prefix(const std::string& prefix) const {
-  char beta[32];
-  std::snprintf(beta, sizeof beta, "%g", reward_.beta());
-  return prefix + "(n=" + std::to_string(reward_.n_bits()) + ",k=" + std::to_string(word_bits_) + ",beta=" + beta +
-         ")";
+  return prefix + "(n=" + std::to_string(reward_.n_bits()) + ",k=" + std::to_string(word_bits_) +
+         ",beta=" + format_number(reward_.beta()) + ")";
 }
 
 StateMatrix BitSeqBase::states_from_bits(const std::vector<std::string>& bit_strings) const {

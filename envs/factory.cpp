@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
-#include <cstdio>
 #include <stdexcept>
 
 #include "envs/bitseq.hpp"
@@ -14,6 +13,7 @@
 #include "envs/bitseq_reward.hpp"
 #include "envs/hypergrid.hpp"
 #include "envs/ising.hpp"
+#include "util/format.hpp"
 
 namespace gfn {
 
@@ -23,12 +23,6 @@ std::string join(const std::vector<std::string>& names) {
   std::string text;
   for (size_t i = 0; i < names.size(); ++i) text += (i ? ", " : "") + names[i];
   return text;
-}
-
-std::string format_number(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%g", value);
-  return buffer;
 }
 
 void check_reward(const std::optional<double>& value, const char* option) {

@@ -5,11 +5,11 @@
 
 #include <climits>
 #include <cmath>
-#include <cstdio>
 #include <limits>
 #include <stdexcept>
 
 #include "envs/checked_arithmetic.hpp"
+#include "util/format.hpp"
 
 namespace gfn {
 
@@ -28,12 +28,6 @@ constexpr NamedPreset kPresets[] = {
     {"hard-tgfn", {0.05, 0.6, 3.0}}, {"challenging", {0.01, 0.6, 4.0}},
     {"impossible", {0.0, 0.7, 5.0}},
 };
-
-std::string format_number(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%g", value);
-  return buffer;
-}
 
 }  // namespace
 

@@ -6,12 +6,12 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
-#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
 
 #include "envs/checked_arithmetic.hpp"
+#include "util/format.hpp"
 
 namespace gfn {
 
@@ -20,12 +20,6 @@ namespace {
 // Enumeration and K-hot digit of a spin: 0 unset, 1 down (-1), 2 up (+1).
 inline int32_t digit_of(int32_t spin) { return spin == 0 ? 0 : (spin < 0 ? 1 : 2); }
 constexpr int32_t kSpinOfDigit[3] = {0, -1, 1};
-
-std::string format_number(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%g", value);
-  return buffer;
-}
 
 }  // namespace
 
