@@ -26,7 +26,7 @@ class Ising : public Environment {
 
   // Throws std::invalid_argument when L is outside [2, kMaxSize], J is not finite, or alpha is not a
   // finite number >= 0 (a negative alpha would be a negative J).
-  explicit Ising(int size = 3, double coupling = 0.44, double alpha = 1.0);
+  Ising(int size, double coupling, double alpha);  // defaults: EnvConfig (envs/factory.hpp)
 
   int size() const { return size_; }             // L
   int n_sites() const { return n_sites_; }       // D = L*L
